@@ -1,0 +1,146 @@
+# %% [markdown]
+# # The `molap` command
+#
+# > One command line for the main jobs: draw the corpus, and (as the package grows) reproduce the paper.
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/molap-dev/molap/blob/main/nbs/20_cli.ipynb)
+
+# %% [markdown]
+# Installing molap puts a `molap` command on the path. Each sub-command is a thin layer over functions of the
+# notebooks, so everything it does can also be done, and read, in Python.
+
+# %%
+#| eval: false
+#| hide
+# %pip install -q molap
+
+# %%
+#| default_exp cli
+
+# %%
+#| export
+from __future__ import annotations
+import argparse, math, os, sys, tempfile
+from pathlib import Path
+from molap import __version__
+from molap.tasks import TASK_NAMES, TaskConfig, make_batch, plot_trial, epoch_ranges
+
+# %%
+#| hide
+from fastcore.test import *
+
+# %% [markdown]
+# ## Writing files safely
+#
+# A command that is interrupted must not leave half a file behind, or a later run would take it for a finished one.
+# Every file is written to a temporary name in the same folder and renamed into place, which is atomic.
+
+# %%
+#| export
+def atomic_write(path,        # final location of the file
+                 write,       # function that writes to a path it is given
+                ) -> Path:
+    "Write a file through `write(tmp_path)` and move it to `path` only once it is complete."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp): os.remove(tmp)
+    return path
+
+# %%
+import tempfile as _tf
+d = Path(_tf.mkdtemp())
+def broken(p): open(p, "w").write("half"); raise RuntimeError("interrupted")
+test_fail(lambda: atomic_write(d / "a.txt", broken), contains="interrupted")
+test_eq(list(d.iterdir()), [])
+atomic_write(d / "a.txt", lambda p: open(p, "w").write("whole"))
+test_eq((d / "a.txt").read_text(), "whole")
+
+# %% [markdown]
+# ## `molap tasks`: draw the corpus
+#
+# The first job a new user runs: one batch of every task, a figure of its first trial, and a table of the epochs
+# that were drawn next to the ranges they come from.
+
+# %%
+#| export
+def epoch_table(batches: dict,  # task name -> `Batch`
+               ) -> str:         # a Markdown table
+    "Markdown table of the epochs of trial 0 of each batch: drawn duration (ms) and its range."
+    rows = ["| task | steps | epochs: drawn ms (range) |", "|---|---|---|"]
+    for task, b in batches.items():
+        dt, ranges = b.config.dt, epoch_ranges(task, b.config)
+        cells = [f"{name} {(int(e) - int(s)) * dt:g} ({lo:g}–{hi:g})"
+                 for name, (s, e) in ((k, (v[0][0], v[1][0])) for k, v in b.epochs.items())
+                 for lo, hi in [ranges[name]]]
+        rows.append(f"| {task} | {int(b.length[0])} | {' · '.join(cells)} |")
+    return "\n".join(rows)
+
+def draw_corpus(out,                 # folder for the figures and the table
+                seed: int = 0,       # seed of the first task's batch (task k uses seed + k)
+                batch_size: int = 16,
+                config: TaskConfig | None = None,
+               ) -> str:
+    "Draw every task, save a figure of each as `DIR/<task>.png` and the epoch table as `DIR/epochs.md`."
+    import matplotlib; matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    out = Path(out)
+    batches = {t: make_batch(t, batch_size, seed=seed + k, config=config) for k, t in enumerate(TASK_NAMES)}
+    for task, b in batches.items():
+        fig = plot_trial(b)
+        atomic_write(out / f"{task}.png", lambda p: fig.savefig(p, format="png", dpi=110, bbox_inches="tight"))
+        plt.close(fig)
+    table = epoch_table(batches)
+    atomic_write(out / "epochs.md", lambda p: Path(p).write_text(table + "\n"))
+    return table
+
+# %%
+out = Path(_tf.mkdtemp())
+table = draw_corpus(out, seed=0)
+print(table)
+
+# %%
+test_eq(sorted(p.name for p in out.iterdir()), sorted([f"{t}.png" for t in TASK_NAMES] + ["epochs.md"]))
+test_eq(len(table.splitlines()), 2 + len(TASK_NAMES))
+
+# %% [markdown]
+# ## The command line
+
+# %%
+#| export
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="molap", description="MoLaP: multi-task learning with modular latent primitives")
+    p.add_argument("--version", action="version", version=f"molap {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("tasks", help="draw every task of the corpus and print a table of its epochs")
+    t.add_argument("--out", required=True, help="folder for the figures and epochs.md")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--batch-size", type=int, default=16)
+    t.add_argument("--timing", choices=["batch", "trial"], default="batch")
+    t.add_argument("--sigma-in", type=float, default=0.01)
+    return p
+
+def main(argv=None) -> int:
+    "Entry point of the `molap` console command."
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "tasks":
+            cfg = TaskConfig(timing=args.timing, sigma_in=args.sigma_in)
+            print(draw_corpus(args.out, seed=args.seed, batch_size=args.batch_size, config=cfg))
+            print(f"\nwrote {len(TASK_NAMES)} figures and epochs.md to {args.out}")
+    except ValueError as e:
+        print(f"molap {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+# %% [markdown]
+# A bad argument is reported in one line, with exit status 2:
+
+# %%
+test_eq(main(["tasks", "--out", str(out), "--batch-size", "0"]), 2)
+test_eq(main(["tasks", "--out", str(out), "--sigma-in", "-1"]), 2)

@@ -1,0 +1,87 @@
+# %% [markdown]
+# # molap
+#
+# > Efficient and robust multi-task learning with modular latent primitives (MoLaP), as a literate package you can read, run and reuse.
+
+# %% [markdown]
+# ## Quick start
+#
+# On a fresh machine with Python 3.10 or newer, from a clone of this repository. Draw the task corpus (the main job at
+# this stage: a figure of every task and a table of its epochs):
+#
+# ```sh
+# pip install torch==2.13.0 -e . && molap tasks --out molap-tasks
+# ```
+#
+# Install the development tools (and neurogym, the benchmarks' speed peer) and run the whole test suite: the notebooks,
+# the property tests, the docs build and the benchmarks' smoke runs. This is what CI runs:
+#
+# ```sh
+# pip install torch==2.13.0 -e ".[dev,bench]" && python -m pytest -n 2
+# ```
+#
+# `torch==2.13.0` pins the CPU build used by our CI; any `torch>=2.1` works (in Colab the preinstalled one is used).
+
+# %%
+#| eval: false
+#| hide
+# %pip install -q molap
+
+# %% [markdown]
+# ## What MoLaP is
+#
+# Brains do not retrain everything for each new skill. MoLaP (Márton, Gagnon, Lajoie & Rajan, *Efficient and robust
+# multi-task learning in the brain with modular latent primitives*, arXiv 2105.14108) builds a recurrent network out of
+# a few separate recurrent **modules** (a *structural* bias) whose dynamics are **pre-trained** on latent variables
+# extracted from the statistics of the whole task corpus (a *functional* bias). The recurrent weights are then frozen,
+# and each task is learned by training only small task-specific input and output weights around them. The paper's
+# claims: all nine tasks are learned well with far fewer trained parameters and updates than other multi-task
+# strategies; the learned skills are more robust to perturbations; new tasks are learned more easily.
+#
+# molap rebuilds the method step by step, with the baselines the paper compares against, and checks each claim with
+# code that runs. The paper's text was not available to us, its figures were: the notebooks say plainly which parts
+# are the paper's and which are our reconstruction, and every reconstructed choice is a parameter.
+
+# %% [markdown]
+# ## A first look
+#
+# Every task of the corpus is one call away:
+
+# %%
+from molap.tasks import TASK_NAMES, make_batch, accuracy
+
+# %%
+batch = make_batch("ContextMemDm1", batch_size=64, seed=0)
+batch
+
+# %% [markdown]
+# The targets themselves are a perfect answer under the paper's score:
+
+# %%
+accuracy(batch.targets, batch)
+
+# %% [markdown]
+# ## The lessons
+#
+# | notebook | what it builds |
+# |---|---|
+# | [The task corpus](tasks.html) | the nine tasks T1–T9, their inputs, targets, loss mask, score and loss |
+# | [The `molap` command](cli.html) | the command line for the main jobs |
+#
+# Each notebook opens in Colab from the badge under its title.
+#
+# ## Contributing
+#
+# molap is written with [nbdev](https://nbdev.fast.ai) 3: the notebooks in `nbs/` are the source of the package
+# `molap/` and of this site. nbdev 3 keeps its settings in `pyproject.toml` (`[project]` for the package metadata,
+# `[tool.nbdev]` for nbdev's own settings); the `settings.ini` of nbdev 2 is gone. After editing a notebook:
+#
+# ```sh
+# nbdev-export                       # regenerate molap/ from the notebooks
+# jupytext --sync nbs/*.ipynb        # refresh the py:percent mirrors in pysrc/ (for reviewable diffs)
+# nbdev-clean                        # strip noisy metadata
+# python tools/build_docs.py --readme   # build the site offline into _site/ and README.md from this notebook
+# ```
+#
+# The test suite fails when the package or a mirror is out of step with its notebook, when a notebook fails to run,
+# or when the site has a missing page, a broken link or a missing image.

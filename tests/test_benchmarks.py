@@ -1,0 +1,10 @@
+"""Smoke runs of the benchmarks (they print ratios; speed itself is never asserted in tests)."""
+import os, subprocess, sys
+import pytest
+
+
+def test_bench_tasks_smoke(root):
+    pytest.importorskip("neurogym", reason="benchmark extra not installed: pip install -e '.[bench]'")
+    r = subprocess.run([sys.executable, "benchmarks/bench_tasks.py", "--quick"], cwd=root, capture_output=True,
+                       text=True, check=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert "median ratio neurogym/molap" in r.stdout
