@@ -6,29 +6,14 @@ Docs: https://molap-dev.github.io/molap/cli.html.md"""
 
 # %% ../nbs/20_cli.ipynb #650d8a16
 from __future__ import annotations
-import argparse, math, os, sys, tempfile
+import argparse, sys
 from pathlib import Path
 from . import __version__
 from .tasks import TASK_NAMES, TaskConfig, make_batch, plot_trial, epoch_ranges
+from .training import atomic_write
 
 # %% auto #0
-__all__ = ['atomic_write', 'epoch_table', 'draw_corpus', 'main']
-
-# %% ../nbs/20_cli.ipynb #c93cf2f6
-def atomic_write(path,        # final location of the file
-                 write,       # function that writes to a path it is given
-                ) -> Path:
-    "Write a file through `write(tmp_path)` and move it to `path` only once it is complete."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
-    return path
+__all__ = ['epoch_table', 'draw_corpus', 'main']
 
 # %% ../nbs/20_cli.ipynb #bb0400b1
 def epoch_table(batches: dict,  # task name -> `Batch`

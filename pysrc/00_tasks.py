@@ -2,7 +2,8 @@
 # # The task corpus
 #
 # > The nine delayed cognitive tasks of the MoLaP paper, generated in torch from their epochs: inputs, targets, loss mask and score.
-#
+
+# %% [markdown]
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/molap-dev/molap/blob/main/nbs/00_tasks.ipynb)
 
 # %% [markdown]

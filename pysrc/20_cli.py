@@ -2,7 +2,8 @@
 # # The `molap` command
 #
 # > One command line for the main jobs: draw the corpus, and (as the package grows) reproduce the paper.
-#
+
+# %% [markdown]
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/molap-dev/molap/blob/main/nbs/20_cli.ipynb)
 
 # %% [markdown]
@@ -20,46 +21,15 @@
 # %%
 #| export
 from __future__ import annotations
-import argparse, math, os, sys, tempfile
+import argparse, sys
 from pathlib import Path
 from molap import __version__
 from molap.tasks import TASK_NAMES, TaskConfig, make_batch, plot_trial, epoch_ranges
+from molap.training import atomic_write
 
 # %%
 #| hide
 from fastcore.test import *
-
-# %% [markdown]
-# ## Writing files safely
-#
-# A command that is interrupted must not leave half a file behind, or a later run would take it for a finished one.
-# Every file is written to a temporary name in the same folder and renamed into place, which is atomic.
-
-# %%
-#| export
-def atomic_write(path,        # final location of the file
-                 write,       # function that writes to a path it is given
-                ) -> Path:
-    "Write a file through `write(tmp_path)` and move it to `path` only once it is complete."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
-    return path
-
-# %%
-import tempfile as _tf
-d = Path(_tf.mkdtemp())
-def broken(p): open(p, "w").write("half"); raise RuntimeError("interrupted")
-test_fail(lambda: atomic_write(d / "a.txt", broken), contains="interrupted")
-test_eq(list(d.iterdir()), [])
-atomic_write(d / "a.txt", lambda p: open(p, "w").write("whole"))
-test_eq((d / "a.txt").read_text(), "whole")
 
 # %% [markdown]
 # ## `molap tasks`: draw the corpus
@@ -100,6 +70,7 @@ def draw_corpus(out,                 # folder for the figures and the table
     return table
 
 # %%
+import tempfile as _tf
 out = Path(_tf.mkdtemp())
 table = draw_corpus(out, seed=0)
 print(table)

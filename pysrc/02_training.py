@@ -1,0 +1,543 @@
+# %% [markdown]
+# # Training
+#
+# > One trainer for every model of the project: masked loss on the corpus, multi-task schedules, evaluation, checkpoints that resume exactly, and the cost of learning.
+
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/molap-dev/molap/blob/main/nbs/02_training.ipynb)
+
+# %% [markdown]
+# Every model in MoLaP's comparison (the separate networks, the jointly trained network, the pre-trained modules and
+# the task-specific weights around them) is a leaky RNN trained by gradient descent on the masked loss of the task
+# corpus. What differs is *which* weights train, on *which* tasks, in *which* order. This notebook builds the one
+# training loop they all share, and the accounting (parameters, updates, seconds) that the paper's cost claims rest on.
+
+# %%
+#| eval: false
+#| hide
+# %pip install -q molap
+
+# %%
+#| default_exp training
+
+# %%
+#| export
+from __future__ import annotations
+import copy, math, os, tempfile, time
+from dataclasses import dataclass, field, asdict, replace
+from pathlib import Path
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+from molap.tasks import TASK_NAMES, TaskConfig, Batch, make_batch, masked_mse, accuracy, task_index, n_inputs, n_outputs
+from molap.networks import LeakyRNN, ModularRNN, count_parameters
+
+# %%
+#| hide
+import matplotlib.pyplot as plt
+from fastcore.test import *
+
+# %%
+device = "cuda" if torch.cuda.is_available() else "cpu"
+device
+
+
+# %% [markdown]
+# ## Many tasks in one pass
+#
+# A multi-task step needs a batch of every task, but the tasks have different trial lengths. `stack_batches` pads
+# them to the longest with silent, weightless steps, so that one forward pass of the network serves them all. Padding
+# costs nothing in the loss (the mask is zero there), nothing in the score (each trial is read at its own last step),
+# and nothing in the dynamics that matter (the trial is over).
+
+# %%
+#| export
+def pad_time(x: torch.Tensor, T: int) -> torch.Tensor:
+    "`x` [t, ...] padded with zeros to `T` steps along the first (time) dimension."
+    if x.shape[0] == T: return x
+    return torch.cat([x, x.new_zeros(T - x.shape[0], *x.shape[1:])], 0)
+
+def stack_batches(batches: list, # one `Batch` per task
+                  dim: int = 1,  # 1: concatenate trials (one network); "nets": a new network dimension
+                 ) -> torch.Tensor:
+    "The inputs of `batches` padded to a common length: [T, ΣB, n_in] (dim=1) or [T, K, B, n_in] (dim='nets')."
+    T = max(b.inputs.shape[0] for b in batches)
+    xs = [pad_time(b.inputs, T) for b in batches]
+    return torch.cat(xs, 1) if dim == 1 else torch.stack(xs, 1)
+
+
+# %%
+bs = [make_batch(t, 4, seed=k) for k, t in enumerate(TASK_NAMES[:3])]
+[b.inputs.shape[0] for b in bs], stack_batches(bs).shape, stack_batches(bs, "nets").shape
+
+
+# %% [markdown]
+# ## Models and how they meet the tasks
+#
+# Three ways of mapping tasks to weights appear in the paper's comparison, and `forward_tasks` knows all three:
+#
+# - a **shared network** (`LeakyRNN`, one network): every task goes through the same weights; the tasks are told
+#   apart by the rule inputs. All trials are concatenated into one batch.
+# - **separate networks** (`LeakyRNN` with `n_nets` = number of tasks): network *k* sees only task *k*; the nine
+#   networks run side by side in one batched pass instead of nine sequential ones.
+# - a **modular network** (`ModularRNN`): J is shared, each task has its own input and output weights I_T, O_T;
+#   each trial carries its task index, so all tasks again share one pass.
+
+# %%
+#| export
+def forward_tasks(model: nn.Module,      # LeakyRNN (shared or n_nets = len(tasks)) or ModularRNN
+                  batches: list,         # one `Batch` per task, in the order of `tasks`
+                  tasks: list,           # task names (a ModularRNN indexes its I_T, O_T by `TASK_NAMES` order)
+                  generator=None,        # recurrent noise source
+                 ) -> tuple:             # (outputs per batch, hidden states [T, ..., n] of the pass)
+    "Run `model` on a batch of each task in one pass; returns each batch's outputs and the hidden states."
+    if isinstance(model, ModularRNN):
+        task = torch.cat([torch.full((b.inputs.shape[1],), model_task_index(model, t)) for b, t in zip(batches, tasks)])
+        y, h = model(stack_batches(batches), task.to(batches[0].inputs.device), generator=generator, return_hidden=True)
+    elif getattr(model, "n_nets", 1) > 1:
+        if model.n_nets != len(batches):
+            raise ValueError(f"a model of {model.n_nets} separate networks needs {model.n_nets} tasks, got {len(batches)}")
+        y, h = model(stack_batches(batches, "nets"), generator=generator, return_hidden=True)
+        return [y[:, k] for k in range(len(batches))], h
+    else:
+        y, h = model(stack_batches(batches), generator=generator, return_hidden=True)
+    sizes = [b.inputs.shape[1] for b in batches]
+    return list(torch.split(y, sizes, dim=1)), h
+
+def model_task_index(model: nn.Module, task: str) -> int:
+    "Which of the model's task-specific weight sets serves `task` (`model.tasks` if set, else `TASK_NAMES` order)."
+    names = getattr(model, "tasks", None) or TASK_NAMES
+    if task not in names: raise ValueError(f"the model has no weights for task {task!r}; it knows {', '.join(names)}")
+    return list(names).index(task)
+
+
+# %% [markdown]
+# ## Evaluation
+#
+# The paper's score, % decisions correct, on fresh batches that no training step has seen. The evaluation seeds are
+# fixed and far from the training seeds, so every evaluation of a run uses the same trials and learning curves
+# compare like with like.
+
+# %%
+#| export
+EVAL_SEED = 10**9  # evaluation batches use seeds EVAL_SEED + task index: never drawn in training
+
+@torch.no_grad()
+def evaluate(model: nn.Module,          # any model `forward_tasks` knows
+             tasks=TASK_NAMES,          # tasks to score
+             n_trials: int = 256,       # trials per task
+             task_config: TaskConfig | None = None,
+             seed: int = EVAL_SEED,     # batch seeds are seed + task index; noise seed is seed
+             device=None,
+            ) -> dict:                  # task -> fraction correct
+    "Fraction of correct decisions per task on fixed evaluation batches."
+    tasks = list(tasks)
+    device = device or next(model.parameters()).device
+    batches = [make_batch(t, n_trials, seed=seed + task_index(t), config=task_config, device=device) for t in tasks]
+    g = torch.Generator(device).manual_seed(seed)
+    ys, _ = forward_tasks(model, batches, tasks, generator=g)
+    return {t: accuracy(y, b) for t, y, b in zip(tasks, ys, batches)}
+
+
+# %% [markdown]
+# ## The training configuration
+#
+# The defaults are the reference of the jointly trained network of Yang et al. (2019), which the other baselines
+# share where nothing else is known: Adam with learning rate 1e-3, batches of 64, gradients clipped element-wise to
+# ±1. Duncker et al.'s networks use SGD with momentum 0.9 and L2 penalties on activity (1e-7) and weights (1e-5);
+# both are options here.
+#
+# The `schedule` says how tasks meet the model: `"interleaved"` trains on one task per step, drawn at random
+# (Yang's joint training); `"together"` trains on a batch of every task at each step and averages their losses
+# (separate networks batched side by side; MoLaP's task-specific weights around a shared, frozen J).
+
+# %%
+#| export
+@dataclass(frozen=True)
+class TrainConfig:
+    "Settings of a training run."
+    steps: int = 1000              # optimiser steps
+    batch_size: int = 64           # trials per task per step
+    optimizer: str = "adam"        # "adam" (Yang et al.) or "sgd" (with momentum; Duncker et al.)
+    lr: float = 1e-3               # learning rate
+    momentum: float = 0.9          # SGD momentum
+    clip: float | None = 1.0       # element-wise gradient clipping to ±clip (None: off)
+    l2_activity: float = 0.        # weight of mean(h²) in the loss
+    l2_weights: float = 0.         # weight of Σ w² over trained weights in the loss
+    schedule: str = "interleaved"  # "interleaved": one random task per step; "together": every task every step
+    eval_every: int = 100          # steps between evaluations (and history points)
+    eval_trials: int = 128         # trials per task per evaluation
+    checkpoint_every: int = 200    # steps between checkpoints (when a checkpoint path is given)
+    seed: int = 0                  # seeds batches, noise and task order; the model has its own seed
+
+    def __post_init__(self):
+        if self.optimizer not in ("adam", "sgd"): raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        if self.schedule not in ("interleaved", "together"):
+            raise ValueError(f"schedule must be 'interleaved' or 'together', got {self.schedule!r}")
+        for k in ("steps", "batch_size", "eval_every", "eval_trials", "checkpoint_every"):
+            if not isinstance(getattr(self, k), int) or getattr(self, k) < 1:
+                raise ValueError(f"{k} must be a positive integer, got {getattr(self, k)!r}")
+        if self.lr <= 0: raise ValueError(f"lr must be positive, got {self.lr}")
+
+
+# %% [markdown]
+# ### Randomness without hidden state
+#
+# A run must be reproducible from its seed, and a resumed run must continue exactly as if it had never stopped. The
+# simplest way to get both is to make every random draw of step *s* a function of `(seed, s)` alone: the batches,
+# the task of an interleaved step and the recurrent noise all come from seeds derived that way. Nothing random has
+# to be saved in a checkpoint, and nothing reads torch's global random state.
+
+# %%
+#| export
+def step_seed(seed: int, step: int, k: int = 0) -> int:
+    "A seed for draw `k` of `step` of a run seeded with `seed` (distinct for distinct (step, k) up to 2**20 draws)."
+    return (seed * 1_000_003 + step) * 2**20 + k
+
+def step_batches(tasks: list, step: int, config: TrainConfig, task_config: TaskConfig, device=None) -> list:
+    "The tasks and batches of one training step."
+    if config.schedule == "interleaved":
+        g = torch.Generator().manual_seed(step_seed(config.seed, step, 2**19))
+        tasks = [tasks[int(torch.randint(len(tasks), (1,), generator=g))]]
+    return tasks, [make_batch(t, config.batch_size, seed=step_seed(config.seed, step, task_index(t)),
+                              config=task_config, device=device) for t in tasks]
+
+
+# %%
+cfg = TrainConfig(steps=3, batch_size=4)
+[step_batches(list(TASK_NAMES), s, cfg, TaskConfig())[0] for s in range(3)]
+
+
+# %% [markdown]
+# ## Checkpoints
+#
+# A checkpoint holds the model's and the optimiser's state, the step and the history: everything needed to resume.
+# It is a dictionary of tensors, numbers and strings, so it loads with `torch.load(..., weights_only=True)`, which
+# cannot run code hidden in a file. It is written to a temporary file and renamed into place, so an interrupted
+# write never leaves half a checkpoint behind.
+
+# %%
+#| export
+def atomic_write(path,        # final location of the file
+                 write,       # function that writes to a path it is given
+                ) -> Path:
+    "Write a file through `write(tmp_path)` and move it to `path` only once it is complete."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp): os.remove(tmp)
+    return path
+
+
+# %%
+import tempfile as _tf
+d = Path(_tf.mkdtemp())
+def broken(p): open(p, "w").write("half"); raise RuntimeError("interrupted")
+test_fail(lambda: atomic_write(d / "a.txt", broken), contains="interrupted")
+test_eq(list(d.iterdir()), [])
+
+# %%
+#| export
+CHECKPOINT_FORMAT = "molap-train-checkpoint-v1"
+
+def save_checkpoint(path, model: nn.Module, optimizer, step: int, history: dict, config: TrainConfig, tasks: list):
+    "Atomically save everything needed to resume a run at `step`."
+    state = dict(format=CHECKPOINT_FORMAT, step=step, model=model.state_dict(), optimizer=optimizer.state_dict(),
+                 history=history, config=asdict(config), tasks=list(tasks))
+    atomic_write(path, lambda p: torch.save(state, p))
+
+def load_checkpoint(path, model: nn.Module | None = None, optimizer=None,
+                    config: TrainConfig | None = None, tasks=None) -> dict:
+    "Load a checkpoint safely; restore `model`/`optimizer` in place after checking the run matches."
+    try: state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ValueError(f"cannot read checkpoint {path}: {type(e).__name__}: {e}. It may be corrupt or truncated; "
+                         "delete it to start the run afresh") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a molap training checkpoint (expected format {CHECKPOINT_FORMAT})")
+    if config is not None and state["config"] != asdict(config):
+        diff = {k: (state["config"].get(k), v) for k, v in asdict(config).items() if state["config"].get(k) != v}
+        raise ValueError(f"checkpoint {path} belongs to another run: settings differ (saved, asked) {diff}")
+    if tasks is not None and state["tasks"] != list(tasks):
+        raise ValueError(f"checkpoint {path} trained tasks {state['tasks']}, not {list(tasks)}")
+    if model is not None:
+        mine = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        saved = {k: tuple(v.shape) for k, v in state["model"].items()}
+        if mine != saved:
+            raise ValueError(f"checkpoint {path} holds a different model: "
+                             f"{sorted(set(mine.items()) ^ set(saved.items()))[:4]} ...")
+        model.load_state_dict(state["model"])
+    if optimizer is not None: optimizer.load_state_dict(state["optimizer"])
+    return state
+
+
+# %% [markdown]
+# ## The training loop
+#
+# `train` runs the steps, evaluates every `eval_every` steps, checkpoints every `checkpoint_every` steps and on
+# interruption, and resumes from the checkpoint when it finds one. Only parameters with `requires_grad` train, and a
+# modular network's plasticity mask is honoured by the network itself, so freezing J for the MoLaP stage is just
+# `model.freeze_J()`.
+#
+# The loss of a step is the reference masked MSE of each task, averaged over the step's tasks, plus the optional L2
+# terms. A non-finite loss stops the run at once with the step and tasks that produced it.
+
+# %%
+#| export
+def make_optimizer(params, config: TrainConfig):
+    "The optimiser of `config` over `params`."
+    if config.optimizer == "adam": return torch.optim.Adam(params, lr=config.lr)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum)
+
+def step_loss(model, tasks, batches, config: TrainConfig, generator) -> tuple:
+    "The training loss of one step (and the per-task losses)."
+    ys, h = forward_tasks(model, batches, tasks, generator=generator)
+    per_task = [masked_mse(y, b) for y, b in zip(ys, batches)]
+    loss = torch.stack(per_task).mean()
+    if config.l2_activity: loss = loss + config.l2_activity * h.pow(2).mean()
+    if config.l2_weights:
+        loss = loss + config.l2_weights * sum(p.pow(2).sum() for p in model.parameters() if p.requires_grad)
+    return loss, per_task
+
+
+# %%
+#| export
+@dataclass
+class TrainResult:
+    "What a run leaves: the trained model, its history and its cost."
+    model: nn.Module
+    history: dict     # step, loss, eval_step, accuracy (task -> list), seconds
+    tasks: list
+    config: TrainConfig
+
+    @property
+    def final_accuracy(self) -> dict: return {t: a[-1] for t, a in self.history["accuracy"].items()}
+
+    def __repr__(self):
+        acc = self.final_accuracy
+        return (f"TrainResult({type(self.model).__name__}, {len(self.history['step'])} steps, "
+                f"{self.history['seconds']:.1f} s, mean accuracy {sum(acc.values()) / max(len(acc), 1):.3f})")
+
+
+# %%
+#| export
+def train(model: nn.Module,                   # the network; trains the parameters with requires_grad
+          tasks=TASK_NAMES,                   # task names
+          config: TrainConfig | None = None,  # optimisation settings
+          task_config: TaskConfig | None = None,  # corpus settings (e.g. rule inputs for a shared network)
+          checkpoint=None,                    # path: resume from it if it exists, save to it periodically
+          progress: bool = True,              # show a tqdm bar
+          device=None,                        # default: the model's device
+          callback=None,                      # called as callback(steps_done, loss) after every step
+         ) -> TrainResult:
+    "Train `model` on `tasks` with the masked loss; resumable from `checkpoint`."
+    config, task_config, tasks = config or TrainConfig(), task_config or TaskConfig(), list(tasks)
+    for t in tasks: task_index(t)
+    device = device or next(model.parameters()).device
+    _check_io(model, task_config)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params: raise ValueError("the model has no trainable parameters (everything has requires_grad=False)")
+    opt = make_optimizer(params, config)
+    history = dict(step=[], loss=[], eval_step=[], accuracy={t: [] for t in tasks}, seconds=0.)
+    start = 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = load_checkpoint(checkpoint, model, opt, config, tasks)
+        start, history = state["step"], state["history"]
+    t0, seconds0 = time.perf_counter(), history["seconds"]
+    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not progress,
+               desc=type(model).__name__, leave=False)
+    step = start
+    try:
+        for step in bar:
+            step_tasks, batches = step_batches(tasks, step, config, task_config, device)
+            g = torch.Generator(device).manual_seed(step_seed(config.seed, step, 2**19 + 1))
+            loss, per_task = step_loss(model, step_tasks, batches, config, g)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss is {loss.item()} at step {step} on task(s) {', '.join(step_tasks)}; "
+                                         "try a smaller lr or gradient clipping")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.clip is not None: torch.nn.utils.clip_grad_value_(params, config.clip)
+            opt.step()
+            history["step"].append(step + 1); history["loss"].append(loss.item())
+            if (step + 1) % config.eval_every == 0 or step + 1 == config.steps:
+                acc = evaluate(model, tasks, config.eval_trials, task_config, device=device)
+                history["eval_step"].append(step + 1)
+                for t in tasks: history["accuracy"][t].append(acc[t])
+                bar.set_postfix(loss=f"{loss.item():.4f}", acc=f"{sum(acc.values()) / len(acc):.2f}")
+            history["seconds"] = seconds0 + time.perf_counter() - t0
+            if checkpoint is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
+                save_checkpoint(checkpoint, model, opt, step + 1, history, config, tasks)
+            if callback is not None: callback(step + 1, loss.item())
+    except KeyboardInterrupt:
+        if checkpoint is not None and history["step"] and history["step"][-1] == step + 1:
+            save_checkpoint(checkpoint, model, opt, step + 1, history, config, tasks)
+        raise
+    finally:
+        bar.close()
+    return TrainResult(model, history, tasks, config)
+
+def _check_io(model, task_config):
+    "Clear error when the model's input/output sizes do not fit the corpus settings."
+    n_in, n_out = n_inputs(task_config), n_outputs(task_config)
+    if (model.n_in, model.n_out) != (n_in, n_out):
+        raise ValueError(f"the model has {model.n_in} inputs and {model.n_out} outputs but the corpus settings give "
+                         f"{n_in} and {n_out} (rule_inputs={task_config.rule_inputs}, encoding={task_config.encoding!r})")
+
+
+# %% [markdown]
+# A first run: a small shared network on three tasks, interleaved, for a few hundred steps. It is far too short to
+# learn them well; it shows the loop, the history and the curves.
+
+# %%
+rule = TaskConfig(rule_inputs=True)
+small = LeakyRNN(n_inputs(rule), 64, 3, seed=0).to(device)
+quick = TrainConfig(steps=300, batch_size=32, eval_every=50, eval_trials=128, seed=0)
+res = train(small, ["DelayPro", "MemPro", "MemDm1"], quick, rule, progress=False)
+res
+
+
+# %% [markdown]
+# `plot_history` draws the training loss and the accuracy per task; every later notebook uses it for its curves.
+
+# %%
+#| export
+def plot_history(histories: dict,   # label -> history dict (from `TrainResult.history`)
+                 tasks=None,        # tasks to draw (default: all in the first history)
+                 axes=None,
+                ):
+    "Loss and accuracy curves of one or several runs; returns the figure."
+    import matplotlib.pyplot as plt
+    first = next(iter(histories.values()))
+    tasks = list(tasks or first["accuracy"])
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), constrained_layout=True)
+    for k, (label, h) in enumerate(histories.items()):
+        c = f"C{k}"
+        loss = torch.tensor(h["loss"])
+        w = max(1, min(len(loss) // 20, 50))  # moving average: interleaved tasks make the raw loss jumpy
+        smooth = loss.unfold(0, w, 1).mean(1) if len(loss) >= w else loss
+        axes[0].plot(h["step"], loss, color=c, lw=0.5, alpha=0.25)
+        axes[0].plot(h["step"][w - 1:], smooth, color=c, lw=1.5, label=label)
+        acc = torch.tensor([h["accuracy"][t] for t in tasks if t in h["accuracy"]])
+        axes[1].plot(h["eval_step"], acc.mean(0), color=c, lw=2, label=f"{label} (mean)")
+        for row in acc: axes[1].plot(h["eval_step"], row, color=c, lw=0.6, alpha=0.35)
+    axes[0].set(yscale="log", xlabel="step", ylabel="training loss")
+    axes[1].set(xlabel="step", ylabel="fraction correct", ylim=(-0.02, 1.02))
+    axes[1].legend(fontsize=8, loc="lower right"); axes[0].legend(fontsize=8)
+    return axes[0].figure
+
+
+# %%
+plot_history({"shared network, 64 units": res.history});
+
+# %%
+test_eq(len(res.history["step"]), 300)
+test_eq(res.history["eval_step"], [50, 100, 150, 200, 250, 300])
+assert res.history["loss"][-1] < res.history["loss"][0] / 2  # it learns something
+
+
+# %% [markdown]
+# ## Reproducible and resumable
+#
+# The same seeds give the same trained weights, bit for bit on the CPU:
+
+# %%
+#| export
+def same_weights(a: nn.Module, b: nn.Module) -> bool:
+    "Whether two models have identical parameters and buffers."
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+# %%
+tiny = TrainConfig(steps=40, batch_size=8, eval_every=20, eval_trials=32, checkpoint_every=10, seed=3)
+tasks3 = ["MemPro", "MemAnti", "MultiMem"]
+run = lambda ck=None, callback=None: train(LeakyRNN(n_inputs(rule), 32, 3, seed=1), tasks3, tiny, rule,
+                                           checkpoint=ck, progress=False, callback=callback)
+a, b = run(), run()
+test_eq(same_weights(a.model, b.model), True)
+
+
+# %% [markdown]
+# An interrupted run resumed from its checkpoint ends with exactly the weights of an uninterrupted one. Two kinds of
+# interruption matter: Ctrl-C (a `KeyboardInterrupt`, after which `train` saves a checkpoint at the step it reached),
+# and a crash or a killed process (no chance to save: the run resumes from its last periodic checkpoint and repeats
+# the steps after it). The `callback` argument of `train`, called after every step, lets us interrupt at a chosen step.
+
+# %%
+def interrupt_at(step, exc):
+    "A callback that raises `exc` once `step` steps are done."
+    def cb(s, loss):
+        if s == step: raise exc
+    return cb
+
+def run_until_interrupted(ck, step, exc):
+    try: run(ck, callback=interrupt_at(step, exc))
+    except BaseException as e: return type(e).__name__
+
+
+# %%
+for exc, stop in ((KeyboardInterrupt(), 23), (RuntimeError("killed"), 27)):
+    ck = Path(_tf.mkdtemp()) / "run.ckpt"
+    print(run_until_interrupted(ck, stop, exc), "at step", stop, "-> checkpoint at step",
+          load_checkpoint(ck)["step"])
+    resumed = run(ck)
+    test_eq(same_weights(resumed.model, a.model), True)
+    test_eq(resumed.history["loss"], a.history["loss"])
+
+# %% [markdown]
+# A checkpoint that is corrupt, or that belongs to another run, is refused with a message that says so, and the
+# model is left untouched:
+
+# %%
+test_fail(lambda: train(LeakyRNN(n_inputs(rule), 32, 3, seed=1), tasks3, replace(tiny, lr=0.01), rule,
+                        checkpoint=ck, progress=False), contains="settings differ")
+test_fail(lambda: train(LeakyRNN(n_inputs(rule), 16, 3, seed=1), tasks3, tiny, rule, checkpoint=ck,
+                        progress=False), contains="different model")
+bad = ck.with_name("bad.ckpt"); bad.write_bytes(ck.read_bytes()[:200])
+test_fail(lambda: load_checkpoint(bad), contains="corrupt or truncated")
+
+# %% [markdown]
+# A diverging run stops at the first non-finite loss, naming the step and the task:
+
+# %%
+blowup = LeakyRNN(n_inputs(rule), 32, 3, seed=1)
+with torch.no_grad(): blowup.W_out.fill_(float("nan"))
+test_fail(lambda: train(blowup, tasks3, tiny, rule, progress=False), contains="at step 0 on task")
+
+
+# %% [markdown]
+# ## The cost of learning
+#
+# MoLaP's first claim is about cost: how many parameters must be trained, how many updates they take, and how long
+# it takes. `training_cost` measures a finished run the same way for every method:
+#
+# - **total parameters**: every parameter of the model (trained or frozen);
+# - **trained parameters per task**: the parameters a task's loss updates (a whole network for separate networks and
+#   for a shared network; only I_T, b_T, O_T and b_out of the task for MoLaP's frozen-J stage);
+# - **parameter updates**: trained parameters × optimiser steps, summed over the parameters that the steps train;
+# - **seconds**: wall-clock of training.
+
+# %%
+#| export
+def training_cost(result: TrainResult) -> dict:
+    "Parameters, trained parameters per task, parameter updates and seconds of a finished run."
+    model, n_tasks = result.model, len(result.tasks)
+    trained = count_parameters(model)
+    if isinstance(model, ModularRNN) or getattr(model, "n_nets", 1) > 1:
+        per_task = trained // n_tasks          # each task owns its share (its network, or its I_T, O_T)
+    else:
+        per_task = trained                      # a shared network: every task trains all of it
+    return dict(total_parameters=count_parameters(model, trainable_only=False), trained_parameters=trained,
+                trained_parameters_per_task=per_task, optimizer_steps=len(result.history["step"]),
+                parameter_updates=trained * len(result.history["step"]), train_seconds=result.history["seconds"])
+
+
+# %%
+training_cost(res)
