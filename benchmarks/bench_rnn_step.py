@@ -1,0 +1,70 @@
+"""Speed of one leaky-RNN training step against the bare matrix products it needs.
+
+Run: OMP_NUM_THREADS=1 python benchmarks/bench_rnn_step.py [--quick] [--repeats N]
+
+Reference size (DESIGN.md, "Performance targets"): 256 ReLU units, 25 inputs, 3 outputs, batch 64, 150 steps,
+recurrent noise on. Three timings, alternated in one run so that machine load hits them alike, medians reported:
+  bare   3 x 150 products [64, 256] x [256, 256] (forward, backward hidden gradient, weight gradient's worth)
+  fast   forward + backward of LeakyRNN with the hand-written BPTT (leaky_scan)
+  naive  the same with the plain autograd loop (leaky_scan_naive)
+Target: bare/fast >= 0.5 (the fast step costs at most twice the bare products).
+"""
+import argparse, statistics, sys, time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's molap, installed or not
+from molap.networks import LeakyRNN
+
+T, B, N_IN, N_REC, N_OUT = 150, 64, 25, 256, 3
+
+
+def bare_products():
+    "A function running the 3 x 150 matrix products of one training step, on preallocated tensors."
+    g = torch.Generator().manual_seed(0)
+    h, W, out = torch.randn(B, N_REC, generator=g), torch.randn(N_REC, N_REC, generator=g), torch.empty(B, N_REC)
+    def run():
+        for _ in range(3 * T): torch.mm(h, W, out=out)
+    return run
+
+
+def train_step(fast):
+    "A function running forward + backward of the reference LeakyRNN (noise on) with the fast or naive scan."
+    model = LeakyRNN(N_IN, N_REC, N_OUT, seed=0, fast=fast)
+    x = torch.randn(T, B, N_IN, generator=torch.Generator().manual_seed(1))
+    noise = torch.Generator().manual_seed(2)
+    def run():
+        model.zero_grad(set_to_none=True)
+        model(x, generator=noise).square().mean().backward()
+    return run
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="few repeats: a smoke run of a few seconds")
+    p.add_argument("--repeats", type=int, default=None, help="repeats of each measurement (default 15, quick 2)")
+    args = p.parse_args(argv)
+    repeats = args.repeats or (2 if args.quick else 15)
+    torch.set_num_threads(1)
+    cases = {"bare": bare_products(), "fast": train_step(True), "naive": train_step(False)}
+    for run in cases.values(): run()  # warm up
+    times = {k: [] for k in cases}
+    for _ in range(repeats):
+        for k, run in cases.items():
+            t0 = time.perf_counter(); run(); times[k].append(time.perf_counter() - t0)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread, T={T} B={B} n_rec={N_REC} n_in={N_IN}, "
+          f"{repeats} repeats, medians")
+    print(f"  bare products (3 x {T} mm [{B},{N_REC}]x[{N_REC},{N_REC}]): {1e3 * med['bare']:7.1f} ms")
+    print(f"  fast step  (leaky_scan, forward+backward):         {1e3 * med['fast']:7.1f} ms")
+    print(f"  naive step (autograd loop, forward+backward):      {1e3 * med['naive']:7.1f} ms")
+    ratio = med["bare"] / med["fast"]
+    print(f"  bare/fast  = {ratio:.2f}  (target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
+    print(f"  bare/naive = {med['bare'] / med['naive']:.2f}")
+    print(f"  naive/fast = {med['naive'] / med['fast']:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
