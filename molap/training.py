@@ -18,7 +18,8 @@ from .networks import LeakyRNN, ModularRNN, count_parameters
 # %% auto #0
 __all__ = ['EVAL_SEED', 'CHECKPOINT_FORMAT', 'pad_time', 'stack_batches', 'forward_tasks', 'model_task_index', 'evaluate',
            'TrainConfig', 'step_seed', 'step_batches', 'atomic_write', 'save_checkpoint', 'load_checkpoint',
-           'make_optimizer', 'step_loss', 'TrainResult', 'train', 'plot_history', 'same_weights', 'training_cost']
+           'make_optimizer', 'trained_weights_l2', 'step_loss', 'TrainResult', 'train', 'plot_history', 'same_weights',
+           'training_cost']
 
 # %% ../nbs/02_training.ipynb #760f6198
 def pad_time(x: torch.Tensor, T: int) -> torch.Tensor:
@@ -56,6 +57,7 @@ def forward_tasks(model: nn.Module,      # LeakyRNN (shared or n_nets = len(task
 
 def model_task_index(model: nn.Module, task: str) -> int:
     "Which of the model's task-specific weight sets serves `task` (`model.tasks` if set, else `TASK_NAMES` order)."
+    if model.n_tasks == 1: return 0  # one weight set serves every task (e.g. module pre-training)
     names = getattr(model, "tasks", None) or TASK_NAMES
     if task not in names: raise ValueError(f"the model has no weights for task {task!r}; it knows {', '.join(names)}")
     return list(names).index(task)
@@ -111,13 +113,15 @@ def step_seed(seed: int, step: int, k: int = 0) -> int:
     "A seed for draw `k` of `step` of a run seeded with `seed` (distinct for distinct (step, k) up to 2**20 draws)."
     return (seed * 1_000_003 + step) * 2**20 + k
 
-def step_batches(tasks: list, step: int, config: TrainConfig, task_config: TaskConfig, device=None) -> list:
-    "The tasks and batches of one training step."
+def step_batches(tasks: list, step: int, config: TrainConfig, task_config: TaskConfig, device=None,
+                 transform=None) -> list:
+    "The tasks and batches of one training step (each batch passed through `transform` if given)."
     if config.schedule == "interleaved":
         g = torch.Generator().manual_seed(step_seed(config.seed, step, 2**19))
         tasks = [tasks[int(torch.randint(len(tasks), (1,), generator=g))]]
-    return tasks, [make_batch(t, config.batch_size, seed=step_seed(config.seed, step, task_index(t)),
-                              config=task_config, device=device) for t in tasks]
+    batches = [make_batch(t, config.batch_size, seed=step_seed(config.seed, step, task_index(t)),
+                          config=task_config, device=device) for t in tasks]
+    return tasks, batches if transform is None else [transform(b) for b in batches]
 
 # %% ../nbs/02_training.ipynb #79e0f95b
 def atomic_write(path,        # final location of the file
@@ -174,14 +178,22 @@ def make_optimizer(params, config: TrainConfig):
     if config.optimizer == "adam": return torch.optim.Adam(params, lr=config.lr)
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum)
 
+def trained_weights_l2(model: nn.Module) -> torch.Tensor:
+    "Σ w² over the weights that train: parameters with requires_grad, and only the plastic entries of a modular J."
+    total = 0.
+    for name, p in model.named_parameters():
+        if not p.requires_grad: continue
+        if name == "J" and hasattr(model, "plasticity"): p = p[model.plasticity]  # fixed entries must not decay
+        total = total + p.pow(2).sum()
+    return total
+
 def step_loss(model, tasks, batches, config: TrainConfig, generator) -> tuple:
     "The training loss of one step (and the per-task losses)."
     ys, h = forward_tasks(model, batches, tasks, generator=generator)
     per_task = [masked_mse(y, b) for y, b in zip(ys, batches)]
     loss = torch.stack(per_task).mean()
     if config.l2_activity: loss = loss + config.l2_activity * h.pow(2).mean()
-    if config.l2_weights:
-        loss = loss + config.l2_weights * sum(p.pow(2).sum() for p in model.parameters() if p.requires_grad)
+    if config.l2_weights: loss = loss + config.l2_weights * trained_weights_l2(model)
     return loss, per_task
 
 # %% ../nbs/02_training.ipynb #431994dc
@@ -210,16 +222,19 @@ def train(model: nn.Module,                   # the network; trains the paramete
           progress: bool = True,              # show a tqdm bar
           device=None,                        # default: the model's device
           callback=None,                      # called as callback(steps_done, loss) after every step
+          transform=None,                     # Batch -> Batch applied to training batches (e.g. latent targets)
+          evaluate_fn=None,                   # model -> {name: score}; default: `evaluate` (fraction correct)
          ) -> TrainResult:
     "Train `model` on `tasks` with the masked loss; resumable from `checkpoint`."
     config, task_config, tasks = config or TrainConfig(), task_config or TaskConfig(), list(tasks)
     for t in tasks: task_index(t)
     device = device or next(model.parameters()).device
-    _check_io(model, task_config)
+    if transform is None: _check_io(model, task_config)
+    if evaluate_fn is None: evaluate_fn = lambda m: evaluate(m, tasks, config.eval_trials, task_config, device=device)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params: raise ValueError("the model has no trainable parameters (everything has requires_grad=False)")
     opt = make_optimizer(params, config)
-    history = dict(step=[], loss=[], eval_step=[], accuracy={t: [] for t in tasks}, seconds=0.)
+    history = dict(step=[], loss=[], eval_step=[], accuracy={}, seconds=0.)
     start = 0
     if checkpoint is not None and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint, model, opt, config, tasks)
@@ -230,7 +245,7 @@ def train(model: nn.Module,                   # the network; trains the paramete
     step = start
     try:
         for step in bar:
-            step_tasks, batches = step_batches(tasks, step, config, task_config, device)
+            step_tasks, batches = step_batches(tasks, step, config, task_config, device, transform)
             g = torch.Generator(device).manual_seed(step_seed(config.seed, step, 2**19 + 1))
             loss, per_task = step_loss(model, step_tasks, batches, config, g)
             if not torch.isfinite(loss):
@@ -242,10 +257,10 @@ def train(model: nn.Module,                   # the network; trains the paramete
             opt.step()
             history["step"].append(step + 1); history["loss"].append(loss.item())
             if (step + 1) % config.eval_every == 0 or step + 1 == config.steps:
-                acc = evaluate(model, tasks, config.eval_trials, task_config, device=device)
+                acc = evaluate_fn(model)
                 history["eval_step"].append(step + 1)
-                for t in tasks: history["accuracy"][t].append(acc[t])
-                bar.set_postfix(loss=f"{loss.item():.4f}", acc=f"{sum(acc.values()) / len(acc):.2f}")
+                for k, v in acc.items(): history["accuracy"].setdefault(k, []).append(v)
+                bar.set_postfix(loss=f"{loss.item():.4f}", score=f"{sum(acc.values()) / max(len(acc), 1):.2f}")
             history["seconds"] = seconds0 + time.perf_counter() - t0
             if checkpoint is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
                 save_checkpoint(checkpoint, model, opt, step + 1, history, config, tasks)
@@ -269,15 +284,17 @@ def _check_io(model, task_config):
 def plot_history(histories: dict,   # label -> history dict (from `TrainResult.history`)
                  tasks=None,        # tasks to draw (default: all in the first history)
                  axes=None,
+                 trials_per_step: dict | None = None,  # label -> trials per task per step: x axis in trials per task
                 ):
-    "Loss and accuracy curves of one or several runs; returns the figure."
+    "Loss and accuracy curves of one or several runs (thin: per task, thick: mean); returns the figure."
     import matplotlib.pyplot as plt
     first = next(iter(histories.values()))
     tasks = list(tasks or first["accuracy"])
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), constrained_layout=True)
     for k, (label, h) in enumerate(histories.items()):
-        c = f"C{k}"
+        c, f = f"C{k}", (trials_per_step or {}).get(label, 1)
+        h = dict(h, step=[s * f for s in h["step"]], eval_step=[s * f for s in h["eval_step"]])
         loss = torch.tensor(h["loss"])
         w = max(1, min(len(loss) // 20, 50))  # moving average: interleaved tasks make the raw loss jumpy
         smooth = loss.unfold(0, w, 1).mean(1) if len(loss) >= w else loss
@@ -286,8 +303,9 @@ def plot_history(histories: dict,   # label -> history dict (from `TrainResult.h
         acc = torch.tensor([h["accuracy"][t] for t in tasks if t in h["accuracy"]])
         axes[1].plot(h["eval_step"], acc.mean(0), color=c, lw=2, label=f"{label} (mean)")
         for row in acc: axes[1].plot(h["eval_step"], row, color=c, lw=0.6, alpha=0.35)
-    axes[0].set(yscale="log", xlabel="step", ylabel="training loss")
-    axes[1].set(xlabel="step", ylabel="fraction correct", ylim=(-0.02, 1.02))
+    xlabel = "trials per task" if trials_per_step else "step"
+    axes[0].set(yscale="log", xlabel=xlabel, ylabel="training loss")
+    axes[1].set(xlabel=xlabel, ylabel="fraction correct", ylim=(-0.02, 1.02))
     axes[1].legend(fontsize=8, loc="lower right"); axes[0].legend(fontsize=8)
     return axes[0].figure
 
