@@ -7,6 +7,7 @@ Docs: https://molap-dev.github.io/molap/cli.html.md"""
 # %% ../nbs/20_cli.ipynb #650d8a16
 from __future__ import annotations
 import argparse, sys
+import torch
 from pathlib import Path
 from . import __version__
 from .tasks import TASK_NAMES, TaskConfig, make_batch, plot_trial, epoch_ranges
@@ -57,6 +58,17 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=16)
     t.add_argument("--timing", choices=["batch", "trial"], default="batch")
     t.add_argument("--sigma-in", type=float, default=0.01)
+    r = sub.add_parser("reproduce", help="corpus, baselines, primitives, pre-training, MoLaP: figures, report.md, results.json")
+    r.add_argument("--profile", choices=["quick", "full"], default="quick")
+    r.add_argument("--out", default="molap-results", help="output folder (re-run on it to resume)")
+    r.add_argument("--seeds", type=int, nargs="+", default=[0])
+    r.add_argument("--device", default=None, help="e.g. cuda; default: cuda if available, else cpu")
+    b = sub.add_parser("baselines", help="train the separate and joint baselines (resumes from DIR)")
+    b.add_argument("--profile", choices=["quick", "full"], default="quick")
+    b.add_argument("--out", required=True, help="folder for checkpoints and records (re-run to resume)")
+    b.add_argument("--seeds", type=int, nargs="+", default=[0])
+    b.add_argument("--methods", nargs="+", choices=["separate", "joint"], default=["separate", "joint"])
+    b.add_argument("--device", default=None, help="e.g. cuda; default: cuda if available, else cpu")
     return p
 
 def main(argv=None) -> int:
@@ -67,6 +79,18 @@ def main(argv=None) -> int:
             cfg = TaskConfig(timing=args.timing, sigma_in=args.sigma_in)
             print(draw_corpus(args.out, seed=args.seed, batch_size=args.batch_size, config=cfg))
             print(f"\nwrote {len(TASK_NAMES)} figures and epochs.md to {args.out}")
+        elif args.command == "reproduce":
+            from molap.reproduce import reproduce
+            res = reproduce(args.profile, args.out, seeds=args.seeds, device=args.device)
+            print({m: round(r["mean_accuracy"], 3) for m, r in res["methods"].items()})
+        elif args.command == "baselines":
+            from molap.baselines import run_baseline, results_table
+            device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+            records = {}
+            for seed in args.seeds:
+                for m in args.methods:
+                    records[f"{m} seed {seed}"], _ = run_baseline(m, args.profile, seed=seed, out=args.out, device=device)
+            print(results_table(records))
     except ValueError as e:
         print(f"molap {args.command}: error: {e}", file=sys.stderr)
         return 2
