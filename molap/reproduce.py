@@ -17,11 +17,18 @@ from .baselines import BASELINES, run_baseline, trials_per_step
 from .molap import VARIANTS, MOLAP_PROFILES, run_molap
 
 # %% auto #0
-__all__ = ['METHOD_ORDER', 'COST_KEYS', 'summarise', 'plot_accuracy', 'plot_cost', 'report_markdown', 'reproduce']
+__all__ = ['METHOD_ORDER', 'COST_KEYS', 'compact_history', 'summarise', 'plot_accuracy', 'plot_learning', 'plot_cost',
+           'report_markdown', 'reproduce']
 
 # %% ../nbs/10_reproduce.ipynb #323470c7
 METHOD_ORDER = ("molap", "molap-v1", "molap-random", "separate", "joint")
 COST_KEYS = ("total_parameters", "trained_parameters_per_task", "parameter_updates", "optimizer_steps")
+
+def compact_history(h: dict, points: int = 400) -> dict:
+    "A history with the per-step loss averaged into at most `points` bins (evaluations kept): small enough to ship."
+    k = max(1, -(-len(h["loss"]) // points))  # steps per bin
+    n = len(h["loss"]) // k * k                # whole bins only
+    return dict(h, step=h["step"][k - 1:n:k], loss=[statistics.fmean(h["loss"][i:i + k]) for i in range(0, n, k)])
 
 def summarise(records: list) -> dict:
     "results.json entry of one method from its per-seed records."
@@ -31,6 +38,8 @@ def summarise(records: list) -> dict:
                accuracy_per_seed={t: v for t, v in acc.items()},
                mean_accuracy=statistics.fmean(statistics.fmean(v) for v in acc.values()),
                seeds=[r["seed"] for r in records],
+               history=compact_history(records[0]["history"]),
+               trials_per_step=trials_per_step(records[0]),
                train_seconds=statistics.fmean(r["train_seconds"] for r in records),
                **{k: records[0][k] for k in COST_KEYS})
     if records[0].get("pretraining"):
@@ -58,6 +67,12 @@ def plot_accuracy(results: dict):
     ax.set(ylabel="fraction correct", ylim=(0, 1.05), title=f"{results['profile']} profile, seeds {results['seeds']}")
     ax.legend(fontsize=7, ncol=len(methods), loc="upper right")
     return fig
+
+def plot_learning(results: dict):
+    "Training loss and fraction correct against trials per task, every method (first seed); returns the figure."
+    M = results["methods"]
+    methods = [m for m in METHOD_ORDER if m in M]
+    return plot_history({m: M[m]["history"] for m in methods}, trials_per_step={m: M[m]["trials_per_step"] for m in methods})
 
 def plot_cost(results: dict):
     "Trained parameters per task and parameter updates per method (log scale); returns the figure."
@@ -140,12 +155,9 @@ def reproduce(profile: str = "quick",   # "quick" (minutes on a CPU) or "full" (
     results = dict(profile=profile, seeds=seeds, molap_version=molap.__version__, torch=torch.__version__,
                    device=device, machine=platform.machine(), cca_correlations=cca.corrs.tolist(),
                    methods={m: summarise(r) for m, r in records.items()})
-    first = {m: r[0] for m, r in records.items()}
     figures = {"accuracy per task": _savefig(plot_accuracy(results), figs / "accuracy.png"),
                "cost": _savefig(plot_cost(results), figs / "cost.png"),
-               "learning curves": _savefig(plot_history({m: r["history"] for m, r in first.items()},
-                                                        trials_per_step={m: trials_per_step(r) for m, r in first.items()}),
-                                           figs / "learning_curves.png"),
+               "learning curves": _savefig(plot_learning(results), figs / "learning_curves.png"),
                "canonical correlations": _savefig(plot_correlations({"corpus": cca}), figs / "cca.png")}
     figures = {k: f"figures/{v}" for k, v in figures.items()}
     figures.update({t: f"figures/tasks/{t}.png" for t in TASK_NAMES})

@@ -49,6 +49,7 @@ from fastcore.test import *
 TASK_NAMES = ("DelayPro", "DelayAnti", "MemPro", "MemAnti", "MemDm1", "MemDm2",
               "ContextMemDm1", "ContextMemDm2", "MultiMem")
 
+
 # %%
 #| export
 def task_index(task: str, # a name from `TASK_NAMES`
@@ -58,12 +59,14 @@ def task_index(task: str, # a name from `TASK_NAMES`
         raise ValueError(f"unknown task {task!r}; the corpus has {', '.join(TASK_NAMES)}")
     return TASK_NAMES.index(task)
 
+
 # %%
 task_index("MemAnti")
 
 # %%
 test_eq(task_index("MultiMem"), 8)
 test_fail(lambda: task_index("DelayGo"), contains="DelayPro, DelayAnti")
+
 
 # %% [markdown]
 # Readers who know the older code bases will meet other names for the same tasks: Yang et al. (2019) call MemPro
@@ -100,6 +103,7 @@ class TaskConfig:
 
     def __post_init__(self): _check_config(self)
 
+
 # %% [markdown]
 # Most settings are choices between two published conventions, and the default is always the one MoLaP's figures
 # show. Two need a word:
@@ -129,6 +133,7 @@ def _check_config(c: TaskConfig):
     if not 0 < c.criterion <= math.pi: raise ValueError(f"criterion must be in (0, π] radians (got {c.criterion})")
     if c.n_ring < 3: raise ValueError(f"n_ring must be at least 3 (got {c.n_ring})")
     _check_durations(c)
+
 
 # %% [markdown]
 # ## The epochs of a trial
@@ -162,6 +167,7 @@ def epoch_ranges(task: str, config: TaskConfig | None = None) -> dict:
     config = config or TaskConfig()
     return {k: tuple(config.durations.get(k, v)) for k, v in EPOCHS[task_family(task)].items()}
 
+
 # %% [markdown]
 # `TaskConfig.durations` overrides a range by epoch name, for every task that has that epoch, which is how one tests a
 # network on longer delays than it was trained on. Not every override makes a trial: the loss ignores the first
@@ -182,6 +188,7 @@ def _check_durations(c: TaskConfig):
             raise ValueError(f"durations[{name!r}]={rng!r} is impossible: need {shortest:g} <= min <= max "
                              f"({name} must last at least {shortest:g} ms with dt={c.dt:g})")
 
+
 # %%
 epoch_ranges("MemDm1"), epoch_ranges("MemPro", TaskConfig(durations={"delay": (3000, 3000)}))["delay"]
 
@@ -192,6 +199,7 @@ test_fail(lambda: TaskConfig(durations={"dealy": (100, 300)}), contains="unknown
 test_fail(lambda: TaskConfig(timing="random"), contains="allowed: batch, trial")
 test_fail(lambda: TaskConfig(sigma_in=-0.1), contains="sigma_in")
 test_fail(lambda: TaskConfig(dt=200.), contains="α")
+
 
 # %% [markdown]
 # ### Drawing epochs
@@ -226,6 +234,7 @@ def draw_epochs(task: str, n: int, g: torch.Generator, config: TaskConfig, devic
     steps = (torch.nn.functional.pad(ms, (1, 0)) / config.dt).long().expand(n, -1)  # boundaries, from step 0
     return {name: (steps[:, i], steps[:, i + 1]) for i, name in enumerate(ranges)}
 
+
 # %%
 g = make_generator(0)
 draw_epochs("MemPro", 4, g, TaskConfig())
@@ -240,6 +249,7 @@ ep["response"]
 # %%
 test_eq(ep["response"][1].unique().numel(), 4)
 test_eq(draw_epochs("MemPro", 4, make_generator(0), TaskConfig())["response"][1].unique().numel(), 1)
+
 
 # %% [markdown]
 # ## Stimuli and the correct response
@@ -272,6 +282,7 @@ def _dm_strengths(g, n, device):
     mean, coh, sign = _uniform(g, 0.8, 1.2, n, device), _uniform(g, 0.005, 0.8, n, device), _sign(g, n, device)
     return mean + coh * sign, mean - coh * sign
 
+
 # %% [markdown]
 # **DelayPro / DelayAnti (T1, T2).** One stimulus in one modality appears after fixation and stays on until the end of
 # the trial. At the go cue the network responds towards it (Pro) or away from it (Anti: φ = θ + π). Nothing has to be
@@ -288,6 +299,7 @@ def _pro_anti(g, n, ep, config, device, anti: bool, memory: bool):
     stim = Stimulus(theta, _one_modality(g, n, config, device), ep["stimulus"][0],
                     ep["stimulus"][1] if memory else ep["response"][1])
     return [stim], (theta + math.pi * anti) % (2 * math.pi)
+
 
 # %% [markdown]
 # **MemDm1 / MemDm2 (T5, T6).** Two stimuli in one modality (1 or 2), shown one after the other with a delay between
@@ -348,6 +360,7 @@ _TASKS = {
     "MultiMem": _multi_mem,
 }
 
+
 # %% [markdown]
 # ## From stimuli to tensors
 #
@@ -392,8 +405,10 @@ def n_outputs(config: TaskConfig | None = None) -> int:
     config = config or TaskConfig()
     return 1 + (2 if config.encoding == "paper" else config.n_ring)
 
+
 # %%
 (n_inputs(), n_outputs()), (n_inputs(TaskConfig(rule_inputs=True)), n_outputs(TaskConfig(encoding="ring")))
+
 
 # %% [markdown]
 # The targets follow `TaskConfig.targets`; with the `"duncker"` convention the 0.05 baseline is added everywhere,
@@ -420,6 +435,7 @@ def _mask(t, go, length, config):
     w = torch.where(_window(go + grace, length, t), 5., torch.where((t >= grace) & (t < go), 1., 0.))
     channel = torch.tensor([2.] + [1.] * (n_outputs(config) - 1), device=go.device)
     return w[:, :, None] * channel
+
 
 # %% [markdown]
 # ## A batch
@@ -454,6 +470,7 @@ class Batch:
     def __repr__(self):
         return (f"Batch({self.task!r}, inputs={list(self.inputs.shape)}, targets={list(self.targets.shape)}, "
                 f"steps {int(self.length.min())}–{int(self.length.max())})")
+
 
 # %%
 #| export
@@ -494,6 +511,7 @@ def make_batch(task: str,                     # a name from `TASK_NAMES`
     mask = _mask(t, go[:k], length[:k], config).expand(T, n, -1)  # a broadcast view under batch timing
     return Batch(task, x, y, mask, phi, go, length, ep, stimuli, config)
 
+
 # %%
 b = make_batch("MemPro", 64, seed=0)
 b
@@ -514,6 +532,7 @@ assert not torch.equal(make_batch("MemPro", 64, seed=1).inputs[:10], b.inputs[:1
 # %%
 test_fail(lambda: make_batch("Memory", 8), contains="the corpus has DelayPro")
 test_fail(lambda: make_batch("MemPro", 0), contains="positive integer")
+
 
 # %% [markdown]
 # ## Looking at the tasks
@@ -552,6 +571,7 @@ def plot_trial(batch: Batch,  # a batch from `make_batch`
     axes[-1].set_xlabel("time (ms)")
     fig.suptitle(f"{batch.task}: φ = {math.degrees(float(batch.direction[i])):.0f}°", y=1.06)
     return fig
+
 
 # %% [markdown]
 # ### T1 DelayPro
@@ -629,6 +649,7 @@ plot_trial(make_batch("ContextMemDm2", 8, seed=4));
 # %%
 plot_trial(make_batch("MultiMem", 8, seed=5));
 
+
 # %% [markdown]
 # ## The score: % decisions correct
 #
@@ -678,6 +699,7 @@ def accuracy(outputs: torch.Tensor, batch: Batch) -> float:
     "Fraction of trials of `batch` with a correct decision."
     return correct(outputs, batch).float().mean().item()
 
+
 # %% [markdown]
 # Three checks pin the score down: a perfect output (the targets themselves) scores 1; rotating the response by 20°
 # fails the 18° criterion but passes Yang's 36°; an output that keeps fixating at the end scores 0.
@@ -689,6 +711,7 @@ def rotate_response(y: torch.Tensor, degrees: float) -> torch.Tensor:
     a = math.radians(degrees)
     s, c = y[..., 1], y[..., 2]
     return torch.stack([y[..., 0], s * math.cos(a) + c * math.sin(a), c * math.cos(a) - s * math.sin(a)], -1)
+
 
 # %%
 b = make_batch("ContextMemDm1", 256, seed=0)
@@ -703,6 +726,7 @@ test_eq(accuracy(rotate_response(b36.targets, 20), b36), 1.0)
 fixating = b.targets.clone(); fixating[:, :, 0] = 1.
 test_eq(accuracy(fixating, b), 0.0)
 test_fail(lambda: accuracy(b.targets[:, :10], b), contains="shape")
+
 
 # %% [markdown]
 # ## The loss
@@ -722,6 +746,7 @@ def masked_mse(outputs: torch.Tensor,   # network outputs [T, B, n_out]
     T = batch.targets.shape[0]
     err = outputs[:T] - batch.targets
     return ((err * batch.mask) ** 2).mean() if squared_mask else (batch.mask * err ** 2).mean()
+
 
 # %%
 b = make_batch("DelayPro", 16, seed=0)
@@ -779,6 +804,7 @@ test_eq(bz.targets.shape[-1], 33)
 test_eq(accuracy(bz.targets, bz), 1.0)
 assert angular_distance(decode_direction(bz.targets[-1], ring), bz.direction).max() < 1e-4
 
+
 # %% [markdown]
 # ## Properties of the corpus
 #
@@ -807,6 +833,7 @@ def check_batch(batch: Batch) -> None:
     for name, (a, b) in batch.epochs.items(): assert (b > a).all(), f"empty epoch {name}"
     assert (length - go > grace).all(), "response shorter than the grace period"
     if cfg.timing == "batch": assert length.unique().numel() == 1, "batch timing must give one length"
+
 
 # %%
 for task in TASK_NAMES:

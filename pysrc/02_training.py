@@ -239,6 +239,8 @@ def atomic_write(path,        # final location of the file
 
 # %%
 import tempfile as _tf
+
+# %%
 d = Path(_tf.mkdtemp())
 def broken(p): open(p, "w").write("half"); raise RuntimeError("interrupted")
 test_fail(lambda: atomic_write(d / "a.txt", broken), contains="interrupted")

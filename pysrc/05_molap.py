@@ -149,6 +149,8 @@ plot_history({r["method"]: r["history"] for r, _, _ in runs.values()});
 
 # %%
 from molap.baselines import run_baseline, results_table
+
+# %%
 base = {m: run_baseline(m, "quick", seed=0, progress=False)[0] for m in ("separate", "joint")}
 records = {**{r["method"]: r for r, _, _ in runs.values()}, **base}
 Markdown(results_table(records))
@@ -211,6 +213,8 @@ def load_pretrained(name: str = "cca",       # "cca" (MoLaP's modules) or "v1"
 
 # %%
 import tempfile
+
+# %%
 f = Path(tempfile.mkdtemp()) / "m.pt"
 save_pretrained(f, runs["cca"][2], latent_primitives(trials_per_task=16, seed=0), meta=dict(profile="quick"))
 m2, c2, meta = load_pretrained(path=f)

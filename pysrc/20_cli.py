@@ -72,6 +72,8 @@ def draw_corpus(out,                 # folder for the figures and the table
 
 # %%
 import tempfile as _tf
+
+# %%
 out = Path(_tf.mkdtemp())
 table = draw_corpus(out, seed=0)
 print(table)

@@ -6,11 +6,12 @@
 # %% [markdown]
 # ## Quick start
 #
-# On a fresh machine with Python 3.10 or newer, from a clone of this repository. Draw the task corpus (the main job at
-# this stage: a figure of every task and a table of its epochs):
+# On a fresh machine with Python 3.10 or newer, from a clone of this repository. Reproduce the paper's comparison at
+# the small default profile (corpus, baselines, latent primitives, pre-training, MoLaP and its variants; minutes on a
+# laptop CPU; figures, `report.md` and `results.json` in `molap-results/`):
 #
 # ```sh
-# pip install torch==2.13.0 -e . && molap tasks --out molap-tasks
+# pip install torch==2.13.0 -e . && molap reproduce --profile quick --out molap-results
 # ```
 #
 # Install the development tools (and neurogym, the benchmarks' speed peer) and run the whole test suite: the notebooks,
@@ -66,7 +67,14 @@ accuracy(batch.targets, batch)
 # | notebook | what it builds |
 # |---|---|
 # | [The task corpus](tasks.html) | the nine tasks T1–T9, their inputs, targets, loss mask, score and loss |
-# | [The `molap` command](cli.html) | the command line for the main jobs |
+# | [Recurrent networks](networks.html) | leaky RNNs, modular networks with a block-structured J, perturbations, a fast BPTT |
+# | [Training](training.html) | the trainer: schedules, evaluation, exact resume, cost accounting |
+# | [Latent primitives](primitives.html) | CCA of the corpus: the latent variables the modules learn |
+# | [Pre-training the modules](pretraining.html) | modules trained on CCA or hand-designed (v1) primitives |
+# | [MoLaP](molap.html) | multi-task learning on frozen modules, and the shipped pre-trained modules |
+# | [Baselines](baselines.html) | separate networks and a jointly trained network |
+# | [Reproducing the paper](reproduce.html) | the whole comparison in one call: `molap reproduce` |
+# | [The `molap` command](cli.html) | the command line |
 #
 # Each notebook opens in Colab from the badge under its title.
 #

@@ -24,3 +24,26 @@ def test_readme_and_ci_agree(root):
     readme, ci = (root / "README.md").read_text(), (root / ".ci/run").read_text()
     cmd = 'pip install torch==2.13.0 -e ".[dev,bench]" && python -m pytest -n 2'
     assert cmd in readme and cmd in ci
+
+
+def test_molap_reproduce_quick_end_to_end(tmp_path, root):
+    "The README's main job, through the console script: every method's numbers, the report and the figures."
+    import json, os
+    cmd = "molap reproduce --profile quick --out molap-results"
+    assert cmd in (root / "README.md").read_text()
+    r = subprocess.run(["molap", "reproduce", "--profile", "quick", "--out", str(tmp_path)], capture_output=True,
+                       text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert res["profile"] == "quick" and res["seeds"] == [0]
+    for m in ("molap", "separate", "joint", "molap-v1", "molap-random"):
+        entry = res["methods"][m]
+        assert set(entry["accuracy"]) == set(TASK_NAMES)
+        for k in ("trained_parameters_per_task", "total_parameters", "parameter_updates", "train_seconds"):
+            assert entry[k] > 0
+    # MoLaP trains far fewer parameters per task than a separate network
+    assert res["methods"]["molap"]["trained_parameters_per_task"] < 0.2 * res["methods"]["separate"]["trained_parameters_per_task"]
+    report = (tmp_path / "report.md").read_text()
+    for line in report.splitlines():
+        if line.startswith("!["):
+            assert (tmp_path / line.split("(")[1].rstrip(")")).exists(), line
