@@ -96,7 +96,7 @@ def results_table(records: dict,  # label -> record from `run_baseline` (or a lo
              fmt("optimiser steps", lambda r: f"{r['optimizer_steps']:,}"),
              fmt("parameter updates", lambda r: f"{r['parameter_updates']:.3g}"),
              fmt("training time (s)", lambda r: f"{r['train_seconds']:.0f}"),
-             fmt("seed", lambda r: str(r["seed"]))]
+             fmt("seeds", lambda r: str(r.get("seeds", r.get("seed"))))]
     return "\n".join(rows)
 
 # %% ../nbs/06_baselines.ipynb #63cb33e9

@@ -242,7 +242,7 @@ def pretrain(p: Primitives,                 # primitives to learn
 
 
 # %%
-pre = {name: pretrain(p, "quick", seed=0, progress=False) for name, p in (("cca", cca_p), ("v1", v1_primitives()))}
+pre = {name: pretrain(p, "quick", seed=0, progress=False, device=device) for name, p in (("cca", cca_p), ("v1", v1_primitives()))}
 pre
 
 # %% [markdown]

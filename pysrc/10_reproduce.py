@@ -42,6 +42,10 @@ from molap.molap import VARIANTS, MOLAP_PROFILES, run_molap
 import os, tempfile
 from fastcore.test import *
 
+# %%
+device = "cuda" if torch.cuda.is_available() else "cpu"
+device
+
 # %% [markdown]
 # ## Summarising runs
 #
@@ -217,7 +221,7 @@ def reproduce(profile: str = "quick",   # "quick" (minutes on a CPU) or "full" (
 
 # %%
 out = Path(tempfile.mkdtemp())
-results = reproduce("quick", out, progress=False)
+results = reproduce("quick", out, progress=False, device=device)
 {m: round(r["mean_accuracy"], 3) for m, r in results["methods"].items()}
 
 # %%
@@ -241,7 +245,7 @@ import time
 
 # %%
 t0 = time.perf_counter()
-again = reproduce("quick", out, progress=False)
+again = reproduce("quick", out, progress=False, device=device)
 test_eq(again["methods"]["molap"]["accuracy"], results["methods"]["molap"]["accuracy"])
 test_eq(again["methods"]["separate"]["accuracy"], results["methods"]["separate"]["accuracy"])
 round(time.perf_counter() - t0, 1)

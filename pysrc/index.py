@@ -62,6 +62,26 @@ batch
 accuracy(batch.targets, batch)
 
 # %% [markdown]
+# ## Where the reproduction stands
+#
+# The full profile (256-unit networks, one seed so far) ran once and its numbers ship with the package. Fraction of
+# correct decisions per task, 512 fresh trials each, and the parameters each method trains per task:
+
+# %%
+from molap.baselines import load_results, results_table
+from molap.reproduce import METHOD_ORDER
+from IPython.display import Markdown
+
+# %%
+full = load_results("full")
+Markdown(results_table({m: full["methods"][m] for m in METHOD_ORDER}))
+
+# %% [markdown]
+# `molap` is MoLaP as we reconstruct it (CCA primitives); `molap-v1` uses the hand-designed primitives of the paper's
+# first version; `molap-random` uses untrained modules. The [MoLaP notebook](molap.html) compares these numbers with
+# the paper's and says where they disagree.
+
+# %% [markdown]
 # ## The lessons
 #
 # | notebook | what it builds |
