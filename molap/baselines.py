@@ -39,9 +39,9 @@ PROFILES = {
     "quick": dict(n_rec=64, separate=TrainConfig(steps=250, batch_size=32, schedule="together", eval_every=50,
                                                   eval_trials=128),
                   joint=TrainConfig(steps=600, batch_size=32, schedule="interleaved", eval_every=100, eval_trials=128)),
-    "full": dict(n_rec=256, separate=TrainConfig(steps=2000, batch_size=64, schedule="together", eval_every=100,
+    "full": dict(n_rec=256, separate=TrainConfig(steps=3500, batch_size=64, schedule="together", eval_every=100,
                                                  eval_trials=256, checkpoint_every=100),
-                 joint=TrainConfig(steps=20000, batch_size=64, schedule="interleaved", eval_every=500,
+                 joint=TrainConfig(steps=30000, batch_size=64, schedule="interleaved", eval_every=500,
                                    eval_trials=256, checkpoint_every=500)),
 }
 BASELINES = ("separate", "joint")

@@ -157,9 +157,12 @@ def load_checkpoint(path, model: nn.Module | None = None, optimizer=None,
                          "delete it to start the run afresh") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a molap training checkpoint (expected format {CHECKPOINT_FORMAT})")
-    if config is not None and state["config"] != asdict(config):
-        diff = {k: (state["config"].get(k), v) for k, v in asdict(config).items() if state["config"].get(k) != v}
-        raise ValueError(f"checkpoint {path} belongs to another run: settings differ (saved, asked) {diff}")
+    if config is not None:
+        saved, asked = dict(state["config"]), asdict(config)
+        if state["step"] <= asked["steps"]: saved["steps"] = asked["steps"]  # a run may be extended with more steps
+        if saved != asked:
+            diff = {k: (saved.get(k), v) for k, v in asked.items() if saved.get(k) != v}
+            raise ValueError(f"checkpoint {path} belongs to another run: settings differ (saved, asked) {diff}")
     if tasks is not None and state["tasks"] != list(tasks):
         raise ValueError(f"checkpoint {path} trained tasks {state['tasks']}, not {list(tasks)}")
     if model is not None:

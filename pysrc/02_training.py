@@ -265,9 +265,12 @@ def load_checkpoint(path, model: nn.Module | None = None, optimizer=None,
                          "delete it to start the run afresh") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a molap training checkpoint (expected format {CHECKPOINT_FORMAT})")
-    if config is not None and state["config"] != asdict(config):
-        diff = {k: (state["config"].get(k), v) for k, v in asdict(config).items() if state["config"].get(k) != v}
-        raise ValueError(f"checkpoint {path} belongs to another run: settings differ (saved, asked) {diff}")
+    if config is not None:
+        saved, asked = dict(state["config"]), asdict(config)
+        if state["step"] <= asked["steps"]: saved["steps"] = asked["steps"]  # a run may be extended with more steps
+        if saved != asked:
+            diff = {k: (saved.get(k), v) for k, v in asked.items() if saved.get(k) != v}
+            raise ValueError(f"checkpoint {path} belongs to another run: settings differ (saved, asked) {diff}")
     if tasks is not None and state["tasks"] != list(tasks):
         raise ValueError(f"checkpoint {path} trained tasks {state['tasks']}, not {list(tasks)}")
     if model is not None:
@@ -511,6 +514,16 @@ for exc, stop in ((KeyboardInterrupt(), 23), (RuntimeError("killed"), 27)):
     resumed = run(ck)
     test_eq(same_weights(resumed.model, a.model), True)
     test_eq(resumed.history["loss"], a.history["loss"])
+
+# %% [markdown]
+# A finished run can also be *extended*: asked for more steps with otherwise identical settings, `train` resumes
+# from its final checkpoint, and the result is the same as if the longer run had been asked for from the start.
+
+# %%
+ck = Path(_tf.mkdtemp()) / "run.ckpt"
+short = train(LeakyRNN(n_inputs(rule), 32, 3, seed=1), tasks3, replace(tiny, steps=20), rule, checkpoint=ck, progress=False)
+extended = run(ck)
+test_eq(same_weights(extended.model, a.model), True)
 
 # %% [markdown]
 # A checkpoint that is corrupt, or that belongs to another run, is refused with a message that says so, and the

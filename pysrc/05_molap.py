@@ -51,6 +51,7 @@ device = "cuda" if torch.cuda.is_available() else "cpu"
 IN_TEST = bool(os.environ.get("IN_TEST"))
 device
 
+
 # %% [markdown]
 # ## The MoLaP network
 #
@@ -73,6 +74,7 @@ def molap_network(modules: ModularRNN,      # a pre-trained (or random) modular 
     if not train_inputs:
         net.I_T.requires_grad_(False); net.b_T.requires_grad_(False)
     return net
+
 
 # %%
 net = molap_network(random_modules(seed=0), seed=0)
@@ -137,6 +139,7 @@ def run_molap(variant: str = "cca",       # "cca" (MoLaP), "v1" (hand-designed p
                      lambda f: Path(f).write_text(json.dumps(record)))
     return record, net, modules
 
+
 # %% [markdown]
 # The quick profile of MoLaP and its two variants, run here (64 units in three modules; small and short, so it shows
 # the machinery and the direction of the effects at best, not the paper's numbers):
@@ -160,6 +163,7 @@ for r in records.values():
     test_eq(set(r["accuracy"]), set(TASK_NAMES))
 test_eq(runs["cca"][0]["trained_parameters_per_task"], 64 * 5 + 64 + 3 * 64 + 3)  # I_T, b_T, O_T, b_out of 64 units
 test_fail(lambda: run_molap("pca"), contains="variants: cca, v1, random")
+
 
 # %% [markdown]
 # The cost column is the point of MoLaP: per task it trains the input and output weights of one task (and their
@@ -211,6 +215,7 @@ def load_pretrained(name: str = "cca",       # "cca" (MoLaP's modules) or "v1"
                 None if d["channels"] is None else tuple(d["channels"]))
     return m, c, json.loads(s["meta"])
 
+
 # %%
 import tempfile
 
@@ -245,6 +250,7 @@ plot_learning(full);
 
 # %%
 plot_cost(full);
+
 
 # %% [markdown]
 # **How this compares with the paper.** The paper's figure shows MoLaP at ≈0.96–1.00 correct on every task while

@@ -49,6 +49,7 @@ device = "cuda" if torch.cuda.is_available() else "cpu"
 IN_TEST = bool(os.environ.get("IN_TEST"))
 device
 
+
 # %% [markdown]
 # ## The two models
 #
@@ -72,6 +73,7 @@ def joint_network(n_rec: int = 256, seed: int = 0, **kw) -> LeakyRNN:
     "One network for all tasks, with a one-hot rule input per task."
     return LeakyRNN(n_inputs(JOINT_TASK_CONFIG), n_rec, n_outputs(), seed=seed, **kw)
 
+
 # %%
 separate_networks(), joint_network()
 
@@ -89,12 +91,13 @@ PROFILES = {
     "quick": dict(n_rec=64, separate=TrainConfig(steps=250, batch_size=32, schedule="together", eval_every=50,
                                                   eval_trials=128),
                   joint=TrainConfig(steps=600, batch_size=32, schedule="interleaved", eval_every=100, eval_trials=128)),
-    "full": dict(n_rec=256, separate=TrainConfig(steps=2000, batch_size=64, schedule="together", eval_every=100,
+    "full": dict(n_rec=256, separate=TrainConfig(steps=3500, batch_size=64, schedule="together", eval_every=100,
                                                  eval_trials=256, checkpoint_every=100),
-                 joint=TrainConfig(steps=20000, batch_size=64, schedule="interleaved", eval_every=500,
+                 joint=TrainConfig(steps=30000, batch_size=64, schedule="interleaved", eval_every=500,
                                    eval_trials=256, checkpoint_every=500)),
 }
 BASELINES = ("separate", "joint")
+
 
 # %% [markdown]
 # Under the "together" schedule one step of the separate networks trains all nine networks on a batch of their own
@@ -137,11 +140,13 @@ def run_baseline(method: str,              # "separate" or "joint"
         atomic_write(Path(out) / f"{method}-{profile}-seed{seed}.json", lambda f: Path(f).write_text(json.dumps(record)))
     return record, model
 
+
 # %% [markdown]
 # The quick profile, run here (the same code the full profile ran, at a small size):
 
 # %%
 quick = {m: run_baseline(m, "quick", seed=0, progress=False, device=device) for m in BASELINES}
+
 
 # %% [markdown]
 # The curves are drawn against the number of trials each task has been trained on, which compares the two fairly:
@@ -154,9 +159,11 @@ def trials_per_step(record: dict) -> float:
     c = record["train_config"]
     return c["batch_size"] / (len(TASK_NAMES) if c["schedule"] == "interleaved" else 1)
 
+
 # %%
 plot_history({m: r["history"] for m, (r, _) in quick.items()},
              trials_per_step={m: trials_per_step(r) for m, (r, _) in quick.items()});
+
 
 # %% [markdown]
 # The table of a run: accuracy per task (512 fresh trials each) and the cost.
@@ -179,6 +186,7 @@ def results_table(records: dict,  # label -> record from `run_baseline` (or a lo
              fmt("training time (s)", lambda r: f"{r['train_seconds']:.0f}"),
              fmt("seeds", lambda r: str(r.get("seeds", r.get("seed"))))]
     return "\n".join(rows)
+
 
 # %%
 from IPython.display import Markdown
@@ -234,6 +242,7 @@ def time_separate_step(n_rec: int = 64, batch_size: int = 32, repeats: int = 3, 
     out["speed-up"] = out["sequential"] / out["batched"]
     return out
 
+
 # %%
 speed = {n: time_separate_step(n_rec=n, batch_size=b, repeats=2) for n, b in ((64, 32), (256, 64))}
 speed
@@ -245,6 +254,7 @@ Markdown(" ".join(f"With {n} units, one step of the nine networks takes {s['batc
          " What batching saves is per-step Python and kernel-launch overhead (more of it on a GPU, unmeasured here); "
          "what it costs is padding every task to the longest trial, which adds arithmetic. Either way the nine "
          "networks share one optimiser, one checkpoint and one resumable run.")
+
 
 # %% [markdown]
 # ## The full profile
@@ -273,6 +283,7 @@ def load_results(name: str) -> dict:
         avail = sorted(q.stem for q in p.parent.glob("*.json")) if p.parent.exists() else []
         raise FileNotFoundError(f"no shipped results named {name!r}; available: {', '.join(avail) or 'none'}")
     return json.loads(p.read_text())
+
 
 # %% [markdown]
 # The full profile's numbers, as shipped (`molap reproduce --profile full`, then `tools/ship_results.py`):

@@ -32,6 +32,7 @@ from molap.training import atomic_write
 #| hide
 from fastcore.test import *
 
+
 # %% [markdown]
 # ## `molap tasks`: draw the corpus
 #
@@ -70,6 +71,7 @@ def draw_corpus(out,                 # folder for the figures and the table
     atomic_write(out / "epochs.md", lambda p: Path(p).write_text(table + "\n"))
     return table
 
+
 # %%
 import tempfile as _tf
 
@@ -81,6 +83,7 @@ print(table)
 # %%
 test_eq(sorted(p.name for p in out.iterdir()), sorted([f"{t}.png" for t in TASK_NAMES] + ["epochs.md"]))
 test_eq(len(table.splitlines()), 2 + len(TASK_NAMES))
+
 
 # %% [markdown]
 # ## The command line
@@ -134,6 +137,7 @@ def main(argv=None) -> int:
         print(f"molap {args.command}: error: {e}", file=sys.stderr)
         return 2
     return 0
+
 
 # %% [markdown]
 # A bad argument is reported in one line, with exit status 2:
