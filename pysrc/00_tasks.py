@@ -243,12 +243,12 @@ draw_epochs("MemPro", 4, g, TaskConfig())
 # Every trial of a reference batch shares its timing; in `"trial"` mode each trial has its own:
 
 # %%
-ep = draw_epochs("MemPro", 4, make_generator(0), TaskConfig(timing="trial"))
+ep = draw_epochs("MemPro", 6, make_generator(0), TaskConfig(timing="trial"))
 ep["response"]
 
 # %%
-test_eq(ep["response"][1].unique().numel(), 4)
-test_eq(draw_epochs("MemPro", 4, make_generator(0), TaskConfig())["response"][1].unique().numel(), 1)
+assert ep["response"][1].unique().numel() > 1
+test_eq(draw_epochs("MemPro", 6, make_generator(0), TaskConfig())["response"][1].unique().numel(), 1)
 
 
 # %% [markdown]

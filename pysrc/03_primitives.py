@@ -63,6 +63,7 @@ from molap.tasks import TASK_NAMES, TaskConfig, Batch, make_batch, task_index, n
 #| hide
 import matplotlib.pyplot as plt
 from IPython.display import Markdown
+from nbdev.showdoc import show_doc
 from fastcore.test import *
 
 
@@ -588,7 +589,6 @@ assert sub["DelayPro"].corrs[1] > 0.5            # the stimulus that is on predi
 assert sub["DelayPro + DelayAnti"].corrs[1] < sub["DelayPro"].corrs[1] / 2  # Pro and Anti cancel
 assert sub["MemPro"].corrs[1] < 0.05 and sub["five Dm tasks"].corrs[1] < 0.05  # nothing on at the response
 
-
 # %% [markdown]
 # DelayPro alone reaches only ρ₂ ≈ 0.6, not 1, because its stimulus is on for 0.5–1.5 s before the go cue while
 # the response target is still 0. Pro and Anti do not cancel completely because the modality of a single-modality task
@@ -602,6 +602,10 @@ assert sub["MemPro"].corrs[1] < 0.05 and sub["five Dm tasks"].corrs[1] < 0.05  #
 # directions on new data. `CCA.correlations` computes corr(U_i, V_i) on any samples; below, the CCA is fitted on the
 # trials of seed 0 and evaluated on the trials of seed 1 (held out), for three corpus sizes, and once with the
 # modality of the single-modality tasks drawn per trial instead of per batch (`TaskConfig(modality="trial")`).
+
+# %%
+show_doc(CCA.correlations)
+
 
 # %%
 def fit_and_hold_out(n, config=None, lags=0):
@@ -728,6 +732,9 @@ test_fail(lambda: split_dimensions(0), contains="positive integer")
 # Pre-training needs, for a batch of trials, what each module receives and what it must produce. `CCA.project`
 # returns U and V for every step of the batch (time-major, like the batch itself), and the slices pick each module's
 # share. The steps the loss ignores are included; the batch's mask says which they are.
+
+# %%
+show_doc(CCA.project)
 
 # %%
 b = make_batch("MemDm1", 8, seed=0)
