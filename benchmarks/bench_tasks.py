@@ -1,9 +1,11 @@
 """Trial generation speed: `molap.tasks.make_batch` against neurogym 2.3.1's `Dataset` on its `yang19` tasks.
 
-Both generate batches of 64 trials at dt = 20 ms with sequences of the same length (molap's reference batch length
-for the task). neurogym's `Dataset` fills a cache of trials and slices batches from it, so each measurement times a
+Both generate batches of 64 trials at dt = 20 ms with sequences of the same mean length (neurogym's fixed
+`seq_len` is set to the mean length of the batches molap draws in the run). neurogym's `Dataset` fills a cache of trials and slices batches from it, so each measurement times a
 block of consecutive batches and divides by their number; blocks of the two generators alternate, and the reported
 figure is the median over blocks of the per-batch time ratio (neurogym / molap). Target: at least 20x.
+neurogym generates whole trials and cuts them at `seq_len`, so its cost follows the number of trials it starts per
+sequence: a `seq_len` just above one of its trial lengths costs it two trials. The table prints the lengths used.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_tasks.py [--quick]
 
@@ -30,7 +32,10 @@ def time_block(fn, n):
 def bench_task(task, batch_size, blocks, per_block, seed=0):
     "Per-batch seconds of both generators, alternating blocks; returns (neurogym times, molap times)."
     import neurogym as ngym
-    seq_len = int(make_batch(task, 1, seed=seed).length[0])
+    # neurogym fills sequences of a fixed length; give it the mean length of the batches molap draws below
+    # (seeds 0, 1, 2, ...; a batch's length depends only on its seed), so both generate the same number of steps
+    n_calls = 1 + blocks * per_block
+    seq_len = round(statistics.fmean(int(make_batch(task, 1, seed=s).length[0]) for s in range(n_calls)))
     ds = ngym.Dataset(f"yang19.{PEERS[task]}-v0", env_kwargs={"dt": 20}, batch_size=batch_size, seq_len=seq_len)
     counter = iter(range(10**9))
     ours = lambda: make_batch(task, batch_size, seed=next(counter))
@@ -39,7 +44,7 @@ def bench_task(task, batch_size, blocks, per_block, seed=0):
     for _ in range(blocks):
         ng.append(time_block(ds, per_block))
         mo.append(time_block(ours, per_block))
-    return ng, mo
+    return ng, mo, seq_len
 
 
 def main(argv=None):
@@ -55,12 +60,12 @@ def main(argv=None):
     tasks = TASK_NAMES[::4] if args.quick else TASK_NAMES
     blocks, per_block = (2, 3) if args.quick else (7, 20)
     ratios = []
-    print(f"{'task':<15}{'neurogym ms':>13}{'molap ms':>11}{'ratio':>8}")
+    print(f"{'task':<15}{'steps':>6}{'neurogym ms':>13}{'molap ms':>11}{'ratio':>8}")
     for task in tasks:
-        ng, mo = bench_task(task, args.batch_size, blocks, per_block)
+        ng, mo, seq_len = bench_task(task, args.batch_size, blocks, per_block)
         r = [a / b for a, b in zip(ng, mo)]
         ratios += r
-        print(f"{task:<15}{statistics.median(ng) * 1e3:>13.2f}{statistics.median(mo) * 1e3:>11.3f}"
+        print(f"{task:<15}{seq_len:>6}{statistics.median(ng) * 1e3:>13.2f}{statistics.median(mo) * 1e3:>11.3f}"
               f"{statistics.median(r):>7.1f}x")
     med = statistics.median(ratios)
     print(f"\nmedian ratio neurogym/molap over {len(ratios)} blocks: {med:.1f}x (target >= 20x), "
