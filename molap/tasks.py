@@ -316,8 +316,8 @@ def plot_trial(batch: Batch,  # a batch from `make_batch`
     import matplotlib.pyplot as plt
     if axes is None: fig, axes = plt.subplots(3, 1, figsize=(7, 5.2), sharex=True, constrained_layout=True)
     fig, L, dt = axes[0].figure, int(batch.length[i]), batch.config.dt
-    t = torch.arange(L) * dt
-    x, y, m = (a[:L, i].detach().float().cpu() for a in (batch.inputs, batch.targets, batch.mask))
+    t = (torch.arange(L) * dt).numpy()
+    x, y, m = (a[:L, i].detach().float().cpu().numpy() for a in (batch.inputs, batch.targets, batch.mask))
     if batch.config.encoding == "paper":
         names = ["fixation", "mod 1 sin", "mod 1 cos", "mod 2 sin", "mod 2 cos"]
         for c, name in enumerate(names): axes[0].plot(t, x[:, c], lw=1, label=name)
