@@ -425,9 +425,9 @@ def _targets(phi, before, config):
     fix_level, base = _target_levels(config)
     code = (torch.stack([torch.sin(phi), torch.cos(phi)], 1) if config.encoding == "paper"
             else _ring_bump(phi, config.n_ring))
-    response = torch.where(before[:, :, None], base, code + base)  # [T, B, n_out - 1]
-    fixation = torch.where(before, fix_level, base)[:, :, None].expand(-1, response.shape[1], -1)
-    return torch.cat([fixation, response], 2)
+    fixating = torch.tensor([fix_level] + [base] * code.shape[1], device=phi.device)        # [n_out]
+    responding = torch.cat([torch.full_like(code[:, :1], base), code + base], 1)            # [B, n_out]
+    return torch.where(before[:, :, None], fixating, responding)  # one broadcast op: [T, B, n_out]
 
 def _mask(t, go, length, config):
     "Loss weights [T, B, n_out]: 0 | 1 | 0 | 5 around the go cue, 0 after the trial, fixation doubled."
