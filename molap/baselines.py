@@ -8,12 +8,11 @@ Docs: https://molap-dev.github.io/molap/baselines.html.md"""
 from __future__ import annotations
 import json, os, time
 from dataclasses import dataclass, asdict, replace
-from importlib import resources
 from pathlib import Path
 import torch
 from .tasks import TASK_NAMES, TaskConfig, n_inputs, n_outputs
 from .networks import LeakyRNN
-from .training import TrainConfig, train, evaluate, training_cost, plot_history, atomic_write
+from .training import TrainConfig, train, evaluate, training_cost, plot_history, atomic_write, data_dir
 
 # %% auto #0
 __all__ = ['JOINT_TASK_CONFIG', 'PROFILES', 'BASELINES', 'separate_networks', 'joint_network', 'run_baseline', 'trials_per_step',
@@ -124,11 +123,11 @@ def time_separate_step(n_rec: int = 64, batch_size: int = 32, repeats: int = 3, 
 # %% ../nbs/06_baselines.ipynb #6d750e93
 def results_path(name: str) -> Path:
     "Path of a results file shipped in the package data (`molap/data/results/<name>.json`)."
-    return Path(str(resources.files("molap"))) / "data" / "results" / f"{name}.json"
+    return data_dir() / "results" / f"{name}.json"
 
 def load_baseline(method: str, profile: str = "full", seed: int = 0) -> LeakyRNN:
     "A trained baseline shipped with the package (weights-only checkpoint)."
-    p = Path(str(resources.files("molap"))) / "data" / "checkpoints" / f"{method}-{profile}-seed{seed}.pt"
+    p = data_dir() / "checkpoints" / f"{method}-{profile}-seed{seed}.pt"
     if not p.exists(): raise FileNotFoundError(f"no shipped {method} baseline for profile {profile!r}, seed {seed}")
     model = _model_for(method, PROFILES[profile]["n_rec"], seed)[0]
     model.load_state_dict(torch.load(p, map_location="cpu", weights_only=True))

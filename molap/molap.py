@@ -8,12 +8,11 @@ Docs: https://molap-dev.github.io/molap/molap.html.md"""
 from __future__ import annotations
 import json, os
 from dataclasses import asdict, replace
-from importlib import resources
 from pathlib import Path
 import torch
 from .tasks import TASK_NAMES, TaskConfig, n_inputs, n_outputs
 from .networks import ModularRNN, count_parameters
-from .training import TrainConfig, train, evaluate, training_cost, plot_history, atomic_write
+from .training import TrainConfig, train, evaluate, training_cost, plot_history, atomic_write, data_dir
 from .primitives import CCA, latent_primitives
 from .pretraining import (PRETRAIN_PROFILES, Primitives, cca_primitives, v1_primitives, pretrain,
                                random_modules)
@@ -84,8 +83,6 @@ def run_molap(variant: str = "cca",       # "cca" (MoLaP), "v1" (hand-designed p
     return record, net, modules
 
 # %% ../nbs/05_molap.ipynb #a6c4e16a
-def _data_dir() -> Path: return Path(str(resources.files("molap"))) / "data"
-
 def save_pretrained(path, modules: ModularRNN, cca: CCA | None = None, meta: dict | None = None):
     "Save pre-trained modules (and their CCA) as a small weights-only checkpoint."
     state = dict(format="molap-modules-v1", module_sizes=list(modules.module_sizes), n_in=modules.n_in,
@@ -103,7 +100,7 @@ def load_pretrained(name: str = "cca",       # "cca" (MoLaP's modules) or "v1"
                     path=None,               # load this file instead of the shipped one
                    ) -> tuple:               # (modules as a ModularRNN, CCA or None, meta dict)
     "Pre-trained modules shipped with molap (or saved by `save_pretrained`)."
-    path = Path(path) if path else _data_dir() / "pretrained" / f"modules-{name}-{profile}-seed{seed}.pt"
+    path = Path(path) if path else data_dir() / "pretrained" / f"modules-{name}-{profile}-seed{seed}.pt"
     if not path.exists():
         have = sorted(p.stem for p in path.parent.glob("*.pt")) if path.parent.exists() else []
         raise FileNotFoundError(f"no pre-trained modules at {path}; shipped: {', '.join(have) or 'none'}")

@@ -17,7 +17,7 @@ from .networks import LeakyRNN, ModularRNN, count_parameters
 
 # %% auto #0
 __all__ = ['EVAL_SEED', 'CHECKPOINT_FORMAT', 'pad_time', 'stack_batches', 'forward_tasks', 'model_task_index', 'evaluate',
-           'TrainConfig', 'step_seed', 'step_batches', 'atomic_write', 'save_checkpoint', 'load_checkpoint',
+           'TrainConfig', 'step_seed', 'step_batches', 'atomic_write', 'data_dir', 'save_checkpoint', 'load_checkpoint',
            'make_optimizer', 'trained_weights_l2', 'step_loss', 'TrainResult', 'train', 'plot_history', 'same_weights',
            'training_cost']
 
@@ -138,6 +138,12 @@ def atomic_write(path,        # final location of the file
     finally:
         if os.path.exists(tmp): os.remove(tmp)
     return path
+
+# %% ../nbs/02_training.ipynb #9014bb31
+def data_dir() -> Path:
+    "The package data folder (`molap/data`): shipped results, checkpoints and pre-trained modules."
+    from importlib import resources
+    return Path(str(resources.files("molap"))) / "data"
 
 # %% ../nbs/02_training.ipynb #dae5a0f1
 CHECKPOINT_FORMAT = "molap-train-checkpoint-v1"

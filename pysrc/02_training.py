@@ -246,6 +246,18 @@ def broken(p): open(p, "w").write("half"); raise RuntimeError("interrupted")
 test_fail(lambda: atomic_write(d / "a.txt", broken), contains="interrupted")
 test_eq(list(d.iterdir()), [])
 
+
+# %% [markdown]
+# Results and weights that ship with molap live in the package's `data` folder:
+
+# %%
+#| export
+def data_dir() -> Path:
+    "The package data folder (`molap/data`): shipped results, checkpoints and pre-trained modules."
+    from importlib import resources
+    return Path(str(resources.files("molap"))) / "data"
+
+
 # %%
 #| export
 CHECKPOINT_FORMAT = "molap-train-checkpoint-v1"

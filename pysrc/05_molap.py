@@ -30,12 +30,11 @@
 from __future__ import annotations
 import json, os
 from dataclasses import asdict, replace
-from importlib import resources
 from pathlib import Path
 import torch
 from molap.tasks import TASK_NAMES, TaskConfig, n_inputs, n_outputs
 from molap.networks import ModularRNN, count_parameters
-from molap.training import TrainConfig, train, evaluate, training_cost, plot_history, atomic_write
+from molap.training import TrainConfig, train, evaluate, training_cost, plot_history, atomic_write, data_dir
 from molap.primitives import CCA, latent_primitives
 from molap.pretraining import (PRETRAIN_PROFILES, Primitives, cca_primitives, v1_primitives, pretrain,
                                random_modules)
@@ -178,8 +177,6 @@ test_fail(lambda: run_molap("pca"), contains="variants: cca, v1, random")
 
 # %%
 #| export
-def _data_dir() -> Path: return Path(str(resources.files("molap"))) / "data"
-
 def save_pretrained(path, modules: ModularRNN, cca: CCA | None = None, meta: dict | None = None):
     "Save pre-trained modules (and their CCA) as a small weights-only checkpoint."
     state = dict(format="molap-modules-v1", module_sizes=list(modules.module_sizes), n_in=modules.n_in,
@@ -197,7 +194,7 @@ def load_pretrained(name: str = "cca",       # "cca" (MoLaP's modules) or "v1"
                     path=None,               # load this file instead of the shipped one
                    ) -> tuple:               # (modules as a ModularRNN, CCA or None, meta dict)
     "Pre-trained modules shipped with molap (or saved by `save_pretrained`)."
-    path = Path(path) if path else _data_dir() / "pretrained" / f"modules-{name}-{profile}-seed{seed}.pt"
+    path = Path(path) if path else data_dir() / "pretrained" / f"modules-{name}-{profile}-seed{seed}.pt"
     if not path.exists():
         have = sorted(p.stem for p in path.parent.glob("*.pt")) if path.parent.exists() else []
         raise FileNotFoundError(f"no pre-trained modules at {path}; shipped: {', '.join(have) or 'none'}")

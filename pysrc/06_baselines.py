@@ -32,12 +32,11 @@
 from __future__ import annotations
 import json, os, time
 from dataclasses import dataclass, asdict, replace
-from importlib import resources
 from pathlib import Path
 import torch
 from molap.tasks import TASK_NAMES, TaskConfig, n_inputs, n_outputs
 from molap.networks import LeakyRNN
-from molap.training import TrainConfig, train, evaluate, training_cost, plot_history, atomic_write
+from molap.training import TrainConfig, train, evaluate, training_cost, plot_history, atomic_write, data_dir
 
 # %%
 #| hide
@@ -266,11 +265,11 @@ Markdown(" ".join(f"With {n} units, one step of the nine networks takes {s['batc
 #| export
 def results_path(name: str) -> Path:
     "Path of a results file shipped in the package data (`molap/data/results/<name>.json`)."
-    return Path(str(resources.files("molap"))) / "data" / "results" / f"{name}.json"
+    return data_dir() / "results" / f"{name}.json"
 
 def load_baseline(method: str, profile: str = "full", seed: int = 0) -> LeakyRNN:
     "A trained baseline shipped with the package (weights-only checkpoint)."
-    p = Path(str(resources.files("molap"))) / "data" / "checkpoints" / f"{method}-{profile}-seed{seed}.pt"
+    p = data_dir() / "checkpoints" / f"{method}-{profile}-seed{seed}.pt"
     if not p.exists(): raise FileNotFoundError(f"no shipped {method} baseline for profile {profile!r}, seed {seed}")
     model = _model_for(method, PROFILES[profile]["n_rec"], seed)[0]
     model.load_state_dict(torch.load(p, map_location="cpu", weights_only=True))
