@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from torch.autograd.function import once_differentiable
+from .core import check_int, check_float
 import matplotlib.pyplot as plt
 
 # %% auto #0
@@ -226,7 +227,7 @@ class LeakyRNN(_LeakyBase):
                 ):
         super().__init__()
         for name, v in dict(n_in=n_in, n_rec=n_rec, n_out=n_out, n_nets=n_nets).items():
-            if not isinstance(v, int) or v < 1: raise ValueError(f"{name} must be a positive int; got {v!r}")
+            check_int(name, v)
         self.n_in, self.n_rec, self.n_out, self.n_nets = n_in, n_rec, n_out, n_nets
         N = () if n_nets == 1 else (n_nets,)
         g = self._setup(alpha, sigma_rec, activation, rec_gain, seed, fast, (*N, n_rec))
@@ -294,7 +295,7 @@ class ModularRNN(_LeakyBase):
         super().__init__()
         self.module_sizes = _check_sizes(module_sizes)
         for name, v in dict(n_in=n_in, n_out=n_out, n_tasks=n_tasks).items():
-            if not isinstance(v, int) or v < 1: raise ValueError(f"{name} must be a positive int; got {v!r}")
+            check_int(name, v)
         if inter not in ("random", "zero"): raise ValueError(f"inter must be 'random' or 'zero'; got {inter!r}")
         n = sum(self.module_sizes)
         self.n_in, self.n_rec, self.n_out, self.n_tasks, self.inter = n_in, n, n_out, n_tasks, inter

@@ -6,17 +6,16 @@ Docs: https://molap-dev.github.io/molap/pretraining.html.md"""
 
 # %% ../nbs/04_pretraining.ipynb #c842d4dc
 from __future__ import annotations
-import os
 from dataclasses import dataclass, replace
 import torch
 from .tasks import TASK_NAMES, TaskConfig, Batch, make_batch, task_index
 from .networks import ModularRNN
-from .training import TrainConfig, train, plot_history, forward_tasks, EVAL_SEED
+from .training import TrainConfig, Profile, get_profile, train, plot_history, forward_tasks, EVAL_SEED
 from .primitives import CCA, latent_primitives, split_dimensions
 
 # %% auto #0
-__all__ = ['PRETRAIN_PROFILES', 'Primitives', 'cca_primitives', 'held_stimuli', 'v1_primitives', 'io_masks',
-           'pretraining_network', 'latent_batch', 'module_r2', 'pretrain', 'plot_module_outputs', 'random_modules']
+__all__ = ['Primitives', 'cca_primitives', 'held_stimuli', 'v1_primitives', 'io_masks', 'pretraining_network', 'latent_batch',
+           'module_r2', 'pretrain', 'plot_module_outputs', 'random_modules']
 
 # %% ../nbs/04_pretraining.ipynb #2ab9b554
 @dataclass
@@ -107,15 +106,8 @@ def module_r2(model: ModularRNN, p: Primitives, n_trials: int = 64, task_config=
     return {f"M{i + 1}": float(1 - err[g].sum() / var[g].sum()) for i, g in enumerate(p.out_groups)}
 
 # %% ../nbs/04_pretraining.ipynb #9722023f
-PRETRAIN_PROFILES = {
-    "quick": dict(module_sizes=(22, 21, 21), config=TrainConfig(steps=150, batch_size=8, schedule="together",
-                                                                eval_every=50, checkpoint_every=50)),
-    "full": dict(module_sizes=(86, 85, 85), config=TrainConfig(steps=800, batch_size=32, schedule="together",
-                                                               eval_every=100, checkpoint_every=100)),
-}
-
 def pretrain(p: Primitives,                 # primitives to learn
-             profile: str = "quick",        # "quick" or "full": sizes and steps
+             profile: Profile | str = "quick",  # a `Profile` (or its name): corpus, module sizes, steps
              seed: int = 0,                 # model and data seed
              checkpoint=None,               # path to resume from / save to
              progress: bool = True,
@@ -123,12 +115,11 @@ def pretrain(p: Primitives,                 # primitives to learn
              **kw,                          # to `pretraining_network`
             ):
     "Pre-train the modules of a modular network on primitives `p`; returns the `TrainResult`."
-    if profile not in PRETRAIN_PROFILES: raise ValueError(f"unknown profile {profile!r}; profiles: quick, full")
-    prof = PRETRAIN_PROFILES[profile]
-    model = pretraining_network(p, prof["module_sizes"], seed=seed, **kw).to(device or "cpu")
-    config = replace(prof["config"], seed=seed)
-    return train(model, TASK_NAMES, config, checkpoint=checkpoint, progress=progress,
-                 transform=lambda b: latent_batch(b, p), evaluate_fn=lambda m: module_r2(m, p))
+    prof = get_profile(profile)
+    model = pretraining_network(p, prof.module_sizes, seed=seed, alpha=prof.alpha, **kw).to(device or "cpu")
+    return train(model, TASK_NAMES, replace(prof.pretrain, seed=seed), prof.task, checkpoint=checkpoint,
+                 progress=progress, transform=lambda b: latent_batch(b, p),
+                 evaluate_fn=lambda m: module_r2(m, p, task_config=prof.task))
 
 # %% ../nbs/04_pretraining.ipynb #ed922d95
 def plot_module_outputs(model: ModularRNN, p: Primitives, tasks=("DelayPro", "MemDm1", "ContextMemDm2"), seed: int = 1):

@@ -7,14 +7,17 @@ Docs: https://molap-dev.github.io/molap/tasks.html.md"""
 # %% ../nbs/00_tasks.ipynb #8d9fbca1
 from __future__ import annotations
 import math
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 import torch
+from .core import check_int, check_float, atomic_write
 
 # %% auto #0
 __all__ = ['TASK_NAMES', 'EPOCHS', 'GRACE_MS', 'task_index', 'TaskConfig', 'task_family', 'epoch_ranges', 'make_generator',
-           'draw_epochs', 'Stimulus', 'n_inputs', 'n_outputs', 'Batch', 'make_batch', 'plot_trial', 'decode_direction',
-           'angular_distance', 'correct', 'accuracy', 'rotate_response', 'masked_mse', 'check_batch']
+           'draw_epochs', 'Stimulus', 'n_inputs', 'n_outputs', 'Batch', 'make_batch', 'plot_trial', 'epoch_table',
+           'draw_corpus', 'decode_direction', 'angular_distance', 'correct', 'accuracy', 'rotate_response',
+           'masked_mse', 'check_batch']
 
 # %% ../nbs/00_tasks.ipynb #331b918d
 TASK_NAMES = ("DelayPro", "DelayAnti", "MemPro", "MemAnti", "MemDm1", "MemDm2",
@@ -58,11 +61,11 @@ def _check_config(c: TaskConfig):
     for name, allowed in _CHOICES.items():
         if getattr(c, name) not in allowed:
             raise ValueError(f"TaskConfig.{name}={getattr(c, name)!r}; allowed: {', '.join(allowed)}")
-    if not (c.dt > 0 and c.tau > 0): raise ValueError(f"dt and tau must be positive (got dt={c.dt}, tau={c.tau})")
+    check_float("dt", c.dt, positive=True); check_float("tau", c.tau, positive=True)
     if c.dt > c.tau: raise ValueError(f"dt={c.dt} ms exceeds tau={c.tau} ms: α = dt/τ must be at most 1")
-    if c.sigma_in < 0: raise ValueError(f"sigma_in must be >= 0 (got {c.sigma_in})")
-    if not 0 < c.criterion <= math.pi: raise ValueError(f"criterion must be in (0, π] radians (got {c.criterion})")
-    if c.n_ring < 3: raise ValueError(f"n_ring must be at least 3 (got {c.n_ring})")
+    check_float("sigma_in", c.sigma_in, minimum=0)
+    if not 0 < check_float("criterion", c.criterion) <= math.pi: raise ValueError(f"criterion must be in (0, π] radians (got {c.criterion})")
+    check_int("n_ring", c.n_ring, minimum=3)
     _check_durations(c)
 
 # %% ../nbs/00_tasks.ipynb #41bffbc8
@@ -279,8 +282,7 @@ def make_batch(task: str,                     # a name from `TASK_NAMES`
     "A batch of `batch_size` trials of `task`, generated vectorised in torch on `device`."
     config = config or TaskConfig()
     idx = task_index(task)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = check_int("batch_size", batch_size)
     g, n = make_generator(seed, device), batch_size
     ep = draw_epochs(task, n, g, config, device)
     stimuli, phi = _TASKS[task](g, n, ep, config, device)
@@ -337,6 +339,37 @@ def plot_trial(batch: Batch,  # a batch from `make_batch`
     axes[-1].set_xlabel("time (ms)")
     fig.suptitle(f"{batch.task}: φ = {math.degrees(float(batch.direction[i])):.0f}°", y=1.06)
     return fig
+
+# %% ../nbs/00_tasks.ipynb #21d651fe
+def epoch_table(batches: dict,  # task name -> `Batch`
+               ) -> str:         # a Markdown table
+    "Markdown table of the epochs of trial 0 of each batch: drawn duration (ms) and its range."
+    rows = ["| task | steps | epochs: drawn ms (range) |", "|---|---|---|"]
+    for task, b in batches.items():
+        dt, ranges = b.config.dt, epoch_ranges(task, b.config)
+        cells = [f"{name} {(int(e) - int(s)) * dt:g} ({lo:g}–{hi:g})"
+                 for name, (s, e) in ((k, (v[0][0], v[1][0])) for k, v in b.epochs.items())
+                 for lo, hi in [ranges[name]]]
+        rows.append(f"| {task} | {int(b.length[0])} | {' · '.join(cells)} |")
+    return "\n".join(rows)
+
+def draw_corpus(out,                 # folder for the figures and the table
+                seed: int = 0,       # seed of the first task's batch (task k uses seed + k)
+                batch_size: int = 16,
+                config: TaskConfig | None = None,
+               ) -> str:
+    "Draw every task, save a figure of each as `DIR/<task>.png` and the epoch table as `DIR/epochs.md`."
+    import matplotlib; matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    out = Path(out)
+    batches = {t: make_batch(t, batch_size, seed=seed + k, config=config) for k, t in enumerate(TASK_NAMES)}
+    for task, b in batches.items():
+        fig = plot_trial(b)
+        atomic_write(out / f"{task}.png", lambda p: fig.savefig(p, format="png", dpi=110, bbox_inches="tight"))
+        plt.close(fig)
+    table = epoch_table(batches)
+    atomic_write(out / "epochs.md", lambda p: Path(p).write_text(table + "\n"))
+    return table
 
 # %% ../nbs/00_tasks.ipynb #7d4549f2
 def decode_direction(y: torch.Tensor,   # outputs [..., n_out] in the encoding of `config`

@@ -6,7 +6,7 @@ Docs: https://molap-dev.github.io/molap/training.html.md"""
 
 # %% ../nbs/02_training.ipynb #d6cc8b75
 from __future__ import annotations
-import copy, math, os, tempfile, time
+import copy, json, math, os, signal, threading, time
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 import torch
@@ -14,12 +14,14 @@ from torch import nn
 from tqdm.auto import tqdm
 from .tasks import TASK_NAMES, TaskConfig, Batch, make_batch, masked_mse, accuracy, task_index, n_inputs, n_outputs
 from .networks import LeakyRNN, ModularRNN, count_parameters
+from .core import check_int, check_float, atomic_write
 
 # %% auto #0
-__all__ = ['EVAL_SEED', 'CHECKPOINT_FORMAT', 'pad_time', 'stack_batches', 'forward_tasks', 'model_task_index', 'evaluate',
-           'TrainConfig', 'step_seed', 'step_batches', 'atomic_write', 'data_dir', 'save_checkpoint', 'load_checkpoint',
-           'make_optimizer', 'trained_weights_l2', 'step_loss', 'TrainResult', 'train', 'plot_history', 'same_weights',
-           'training_cost']
+__all__ = ['EVAL_SEED', 'CHECKPOINT_FORMAT', 'FINAL_EVAL_SEED', 'PROFILES', 'pad_time', 'stack_batches', 'forward_tasks',
+           'model_task_index', 'evaluate', 'TrainConfig', 'step_seed', 'step_batches', 'save_checkpoint',
+           'load_checkpoint', 'make_optimizer', 'trained_weights_l2', 'step_loss', 'TrainResult', 'DeferredInterrupt',
+           'train', 'plot_history', 'same_weights', 'training_cost', 'split_units', 'Profile', 'get_profile',
+           'run_record', 'save_record']
 
 # %% ../nbs/02_training.ipynb #760f6198
 def pad_time(x: torch.Tensor, T: int) -> torch.Tensor:
@@ -56,11 +58,15 @@ def forward_tasks(model: nn.Module,      # LeakyRNN (shared or n_nets = len(task
     return list(torch.split(y, sizes, dim=1)), h
 
 def model_task_index(model: nn.Module, task: str) -> int:
-    "Which of the model's task-specific weight sets serves `task` (`model.tasks` if set, else `TASK_NAMES` order)."
-    if model.n_tasks == 1: return 0  # one weight set serves every task (e.g. module pre-training)
-    names = getattr(model, "tasks", None) or TASK_NAMES
-    if task not in names: raise ValueError(f"the model has no weights for task {task!r}; it knows {', '.join(names)}")
-    return list(names).index(task)
+    "Which of the model's task-specific weight sets serves `task` (by `model.tasks` names when the model has them)."
+    names = getattr(model, "tasks", None)
+    if names is not None:  # a network that knows its tasks by name: any other task is an error, even with one set
+        if task not in names: raise ValueError(f"the model has no weights for task {task!r}; it knows {', '.join(names)}")
+        return list(names).index(task)
+    if model.n_tasks == 1: return 0  # one shared weight set for every task (module pre-training)
+    if model.n_tasks != len(TASK_NAMES):
+        raise ValueError(f"the model has {model.n_tasks} task weight sets but no `tasks` names; set model.tasks")
+    return task_index(task)
 
 # %% ../nbs/02_training.ipynb #ca984841
 EVAL_SEED = 10**9  # evaluation batches use seeds EVAL_SEED + task index: never drawn in training
@@ -103,10 +109,11 @@ class TrainConfig:
         if self.optimizer not in ("adam", "sgd"): raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
         if self.schedule not in ("interleaved", "together"):
             raise ValueError(f"schedule must be 'interleaved' or 'together', got {self.schedule!r}")
-        for k in ("steps", "batch_size", "eval_every", "eval_trials", "checkpoint_every"):
-            if not isinstance(getattr(self, k), int) or getattr(self, k) < 1:
-                raise ValueError(f"{k} must be a positive integer, got {getattr(self, k)!r}")
-        if self.lr <= 0: raise ValueError(f"lr must be positive, got {self.lr}")
+        for k in ("steps", "batch_size", "eval_every", "eval_trials", "checkpoint_every"): check_int(k, getattr(self, k))
+        check_int("seed", self.seed, minimum=0)
+        check_float("lr", self.lr, positive=True); check_float("momentum", self.momentum, minimum=0)
+        if self.clip is not None: check_float("clip", self.clip, positive=True)
+        check_float("l2_activity", self.l2_activity, minimum=0); check_float("l2_weights", self.l2_weights, minimum=0)
 
 # %% ../nbs/02_training.ipynb #eac4679e
 def step_seed(seed: int, step: int, k: int = 0) -> int:
@@ -122,28 +129,6 @@ def step_batches(tasks: list, step: int, config: TrainConfig, task_config: TaskC
     batches = [make_batch(t, config.batch_size, seed=step_seed(config.seed, step, task_index(t)),
                           config=task_config, device=device) for t in tasks]
     return tasks, batches if transform is None else [transform(b) for b in batches]
-
-# %% ../nbs/02_training.ipynb #79e0f95b
-def atomic_write(path,        # final location of the file
-                 write,       # function that writes to a path it is given
-                ) -> Path:
-    "Write a file through `write(tmp_path)` and move it to `path` only once it is complete."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
-    return path
-
-# %% ../nbs/02_training.ipynb #9014bb31
-def data_dir() -> Path:
-    "The package data folder (`molap/data`): shipped results, checkpoints and pre-trained modules."
-    from importlib import resources
-    return Path(str(resources.files("molap"))) / "data"
 
 # %% ../nbs/02_training.ipynb #dae5a0f1
 CHECKPOINT_FORMAT = "molap-train-checkpoint-v1"
@@ -223,6 +208,21 @@ class TrainResult:
                 f"{self.history['seconds']:.1f} s, mean accuracy {sum(acc.values()) / max(len(acc), 1):.3f})")
 
 # %% ../nbs/02_training.ipynb #27c8eab7
+class DeferredInterrupt:
+    "Context manager: the first SIGINT sets `.requested` instead of raising; a second one raises at once."
+    def __enter__(self):
+        self.requested, self._old = False, None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+    def _handle(self, signum, frame):
+        if self.requested: raise KeyboardInterrupt
+        self.requested = True
+    def __exit__(self, *exc):
+        if self._old is not None: signal.signal(signal.SIGINT, self._old)
+        return False
+
+# %% ../nbs/02_training.ipynb #b54a6773
 def train(model: nn.Module,                   # the network; trains the parameters with requires_grad
           tasks=TASK_NAMES,                   # task names
           config: TrainConfig | None = None,  # optimisation settings
@@ -251,30 +251,33 @@ def train(model: nn.Module,                   # the network; trains the paramete
     t0, seconds0 = time.perf_counter(), history["seconds"]
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not progress,
                desc=type(model).__name__, leave=False)
-    step = start
+    step, stop = start, DeferredInterrupt()
     try:
-        for step in bar:
-            step_tasks, batches = step_batches(tasks, step, config, task_config, device, transform)
-            g = torch.Generator(device).manual_seed(step_seed(config.seed, step, 2**19 + 1))
-            loss, per_task = step_loss(model, step_tasks, batches, config, g)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss is {loss.item()} at step {step} on task(s) {', '.join(step_tasks)}; "
-                                         "try a smaller lr or gradient clipping")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.clip is not None: torch.nn.utils.clip_grad_value_(params, config.clip)
-            opt.step()
-            history["step"].append(step + 1); history["loss"].append(loss.item())
-            if (step + 1) % config.eval_every == 0 or step + 1 == config.steps:
-                acc = evaluate_fn(model)
-                history["eval_step"].append(step + 1)
-                for k, v in acc.items(): history["accuracy"].setdefault(k, []).append(v)
-                bar.set_postfix(loss=f"{loss.item():.4f}", score=f"{sum(acc.values()) / max(len(acc), 1):.2f}")
-            history["seconds"] = seconds0 + time.perf_counter() - t0
-            if checkpoint is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
-                save_checkpoint(checkpoint, model, opt, step + 1, history, config, tasks)
-            if callback is not None: callback(step + 1, loss.item())
+        with stop:
+            for step in bar:
+                step_tasks, batches = step_batches(tasks, step, config, task_config, device, transform)
+                g = torch.Generator(device).manual_seed(step_seed(config.seed, step, 2**19 + 1))
+                loss, per_task = step_loss(model, step_tasks, batches, config, g)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"loss is {loss.item()} at step {step} on task(s) {', '.join(step_tasks)}; "
+                                             "try a smaller lr or gradient clipping")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.clip is not None: torch.nn.utils.clip_grad_value_(params, config.clip)
+                opt.step()
+                history["step"].append(step + 1); history["loss"].append(loss.item())
+                if (step + 1) % config.eval_every == 0 or step + 1 == config.steps:
+                    acc = evaluate_fn(model)
+                    history["eval_step"].append(step + 1)
+                    for k, v in acc.items(): history["accuracy"].setdefault(k, []).append(v)
+                    bar.set_postfix(loss=f"{loss.item():.4f}", score=f"{sum(acc.values()) / max(len(acc), 1):.2f}")
+                history["seconds"] = seconds0 + time.perf_counter() - t0
+                if checkpoint is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
+                    save_checkpoint(checkpoint, model, opt, step + 1, history, config, tasks)
+                if callback is not None: callback(step + 1, loss.item())
+                if stop.requested: raise KeyboardInterrupt  # Ctrl-C during this step: the step is whole, keep it
     except KeyboardInterrupt:
+        # only whole steps reach here (see `DeferredInterrupt`), except on a second Ctrl-C
         if checkpoint is not None and history["step"] and history["step"][-1] == step + 1:
             save_checkpoint(checkpoint, model, opt, step + 1, history, config, tasks)
         raise
@@ -336,3 +339,84 @@ def training_cost(result: TrainResult) -> dict:
     return dict(total_parameters=count_parameters(model, trainable_only=False), trained_parameters=trained,
                 trained_parameters_per_task=per_task, optimizer_steps=len(result.history["step"]),
                 parameter_updates=trained * len(result.history["step"]), train_seconds=result.history["seconds"])
+
+# %% ../nbs/02_training.ipynb #b5d216e7
+FINAL_EVAL_SEED = 2 * 10**9  # the final evaluation's batches: a seed range no training or evaluation run draws from
+
+def split_units(n: int,             # total units
+                parts: int = 3,     # number of modules
+               ) -> tuple:
+    "`n` units split into `parts` modules as evenly as possible, the first ones larger: 256 → (86, 85, 85)."
+    check_int("n_rec", n); check_int("n_modules", parts)
+    if n < parts: raise ValueError(f"cannot split {n} units into {parts} modules")
+    return tuple(n // parts + (i < n % parts) for i in range(parts))
+
+@dataclass(frozen=True)
+class Profile:
+    "Everything one experiment scale needs: corpus, network size, the training of every stage, the evaluation."
+    name: str                                   # a label, recorded in every results file
+    task: TaskConfig = TaskConfig()             # the corpus (σ_in, dt, τ; the networks' α = dt/τ)
+    n_rec: int = 256                            # units of every network (MoLaP: all modules together)
+    n_modules: int = 3                          # MoLaP's modules M1..M3
+    cca_trials: int = 256                       # trials per task for the corpus statistics (CCA)
+    pretrain: TrainConfig = TrainConfig(steps=800, batch_size=32, schedule="together", eval_every=100,
+                                        checkpoint_every=100)
+    molap: TrainConfig = TrainConfig(steps=1000, batch_size=32, schedule="together", eval_every=100,
+                                     eval_trials=256, checkpoint_every=100)
+    separate: TrainConfig = TrainConfig(steps=3500, batch_size=64, schedule="together", eval_every=100,
+                                        eval_trials=256, checkpoint_every=100)
+    joint: TrainConfig = TrainConfig(steps=30000, batch_size=64, schedule="interleaved", eval_every=500,
+                                     eval_trials=256, checkpoint_every=500)
+    eval_trials: int = 512                      # final evaluation: fresh trials per task
+    eval_seed: int = FINAL_EVAL_SEED
+
+    def __post_init__(self):
+        split_units(self.n_rec, self.n_modules); check_int("cca_trials", self.cca_trials)
+        check_int("eval_trials", self.eval_trials); check_int("eval_seed", self.eval_seed, minimum=0)
+
+    @property
+    def alpha(self) -> float: return self.task.alpha
+    @property
+    def module_sizes(self) -> tuple: return split_units(self.n_rec, self.n_modules)
+
+    def to_dict(self) -> dict:
+        "The whole profile as plain JSON-able values (what a results file records)."
+        return json.loads(json.dumps(asdict(self), default=str))
+
+# %% ../nbs/02_training.ipynb #cdd0cfa0
+PROFILES = {
+    "quick": Profile("quick", n_rec=64, cca_trials=64,
+                     pretrain=TrainConfig(steps=150, batch_size=8, schedule="together", eval_every=50,
+                                          checkpoint_every=50),
+                     molap=TrainConfig(steps=250, batch_size=16, schedule="together", eval_every=50,
+                                       eval_trials=128, checkpoint_every=50),
+                     separate=TrainConfig(steps=250, batch_size=32, schedule="together", eval_every=50,
+                                          eval_trials=128),
+                     joint=TrainConfig(steps=600, batch_size=32, schedule="interleaved", eval_every=100,
+                                       eval_trials=128)),
+    "full": Profile("full"),
+}
+
+def get_profile(profile,   # a name from `PROFILES`, or a `Profile`
+               ) -> Profile:
+    "The `Profile` a runner was given: names are looked up once, here."
+    if isinstance(profile, Profile): return profile
+    if profile not in PROFILES: raise ValueError(f"unknown profile {profile!r}; profiles: {', '.join(PROFILES)}")
+    return PROFILES[profile]
+
+# %% ../nbs/02_training.ipynb #11a3e75c
+def run_record(result: TrainResult,         # a finished run
+               profile: Profile,            # gives the final evaluation's trials and seed
+               task_config: TaskConfig | None = None,  # the corpus the model reads (default: the profile's)
+               **fields,                    # what identifies the run: method, seed, ...
+              ) -> dict:
+    "The record of a finished run: final fraction correct per task on fresh trials, cost, settings and curves."
+    acc = evaluate(result.model, result.tasks, n_trials=profile.eval_trials, task_config=task_config or profile.task,
+                   seed=profile.eval_seed)
+    return dict(fields, profile=profile.name, accuracy=acc, **training_cost(result), train_config=asdict(result.config),
+                history=result.history, profile_settings=profile.to_dict(), torch=torch.__version__,
+                device=str(next(result.model.parameters()).device))
+
+def save_record(out, name: str, record: dict) -> Path:
+    "Write `record` to `out/<name>.json` atomically."
+    return atomic_write(Path(out) / f"{name}.json", lambda f: Path(f).write_text(json.dumps(record)))

@@ -21,7 +21,7 @@
 # %%
 #| eval: false
 #| hide
-# %pip install -q molap
+# %pip install -q "molap @ git+https://github.com/molap-dev/molap"
 
 # %%
 #| default_exp tasks
@@ -30,14 +30,17 @@
 #| export
 from __future__ import annotations
 import math
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 import torch
+from molap.core import check_int, check_float, atomic_write
 
 # %%
 #| hide
 import matplotlib.pyplot as plt
 from fastcore.test import *
+plt.rcParams["figure.dpi"] = 72  # light notebooks: figures at screen resolution
 
 # %% [markdown]
 # ## Nine tasks
@@ -127,11 +130,11 @@ def _check_config(c: TaskConfig):
     for name, allowed in _CHOICES.items():
         if getattr(c, name) not in allowed:
             raise ValueError(f"TaskConfig.{name}={getattr(c, name)!r}; allowed: {', '.join(allowed)}")
-    if not (c.dt > 0 and c.tau > 0): raise ValueError(f"dt and tau must be positive (got dt={c.dt}, tau={c.tau})")
+    check_float("dt", c.dt, positive=True); check_float("tau", c.tau, positive=True)
     if c.dt > c.tau: raise ValueError(f"dt={c.dt} ms exceeds tau={c.tau} ms: α = dt/τ must be at most 1")
-    if c.sigma_in < 0: raise ValueError(f"sigma_in must be >= 0 (got {c.sigma_in})")
-    if not 0 < c.criterion <= math.pi: raise ValueError(f"criterion must be in (0, π] radians (got {c.criterion})")
-    if c.n_ring < 3: raise ValueError(f"n_ring must be at least 3 (got {c.n_ring})")
+    check_float("sigma_in", c.sigma_in, minimum=0)
+    if not 0 < check_float("criterion", c.criterion) <= math.pi: raise ValueError(f"criterion must be in (0, π] radians (got {c.criterion})")
+    check_int("n_ring", c.n_ring, minimum=3)
     _check_durations(c)
 
 
@@ -483,8 +486,7 @@ def make_batch(task: str,                     # a name from `TASK_NAMES`
     "A batch of `batch_size` trials of `task`, generated vectorised in torch on `device`."
     config = config or TaskConfig()
     idx = task_index(task)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = check_int("batch_size", batch_size)
     g, n = make_generator(seed, device), batch_size
     ep = draw_epochs(task, n, g, config, device)
     stimuli, phi = _TASKS[task](g, n, ep, config, device)
@@ -531,7 +533,7 @@ assert not torch.equal(make_batch("MemPro", 64, seed=1).inputs[:10], b.inputs[:1
 
 # %%
 test_fail(lambda: make_batch("Memory", 8), contains="the corpus has DelayPro")
-test_fail(lambda: make_batch("MemPro", 0), contains="positive integer")
+test_fail(lambda: make_batch("MemPro", 0), contains="batch_size must be an integer >= 1")
 
 
 # %% [markdown]
@@ -648,6 +650,58 @@ plot_trial(make_batch("ContextMemDm2", 8, seed=4));
 
 # %%
 plot_trial(make_batch("MultiMem", 8, seed=5));
+
+
+# %% [markdown]
+# ### The whole corpus on disk
+#
+# `draw_corpus` draws one batch of every task, saves the figure of its first trial, and writes a table of the epochs
+# that were drawn next to the ranges they come from (`molap tasks` runs it from the command line):
+
+# %%
+#| export
+def epoch_table(batches: dict,  # task name -> `Batch`
+               ) -> str:         # a Markdown table
+    "Markdown table of the epochs of trial 0 of each batch: drawn duration (ms) and its range."
+    rows = ["| task | steps | epochs: drawn ms (range) |", "|---|---|---|"]
+    for task, b in batches.items():
+        dt, ranges = b.config.dt, epoch_ranges(task, b.config)
+        cells = [f"{name} {(int(e) - int(s)) * dt:g} ({lo:g}–{hi:g})"
+                 for name, (s, e) in ((k, (v[0][0], v[1][0])) for k, v in b.epochs.items())
+                 for lo, hi in [ranges[name]]]
+        rows.append(f"| {task} | {int(b.length[0])} | {' · '.join(cells)} |")
+    return "\n".join(rows)
+
+def draw_corpus(out,                 # folder for the figures and the table
+                seed: int = 0,       # seed of the first task's batch (task k uses seed + k)
+                batch_size: int = 16,
+                config: TaskConfig | None = None,
+               ) -> str:
+    "Draw every task, save a figure of each as `DIR/<task>.png` and the epoch table as `DIR/epochs.md`."
+    import matplotlib; matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    out = Path(out)
+    batches = {t: make_batch(t, batch_size, seed=seed + k, config=config) for k, t in enumerate(TASK_NAMES)}
+    for task, b in batches.items():
+        fig = plot_trial(b)
+        atomic_write(out / f"{task}.png", lambda p: fig.savefig(p, format="png", dpi=110, bbox_inches="tight"))
+        plt.close(fig)
+    table = epoch_table(batches)
+    atomic_write(out / "epochs.md", lambda p: Path(p).write_text(table + "\n"))
+    return table
+
+
+# %%
+import tempfile as _tf
+
+# %%
+out = Path(_tf.mkdtemp())
+table = draw_corpus(out, seed=0)
+print(table)
+
+# %%
+test_eq(sorted(p.name for p in out.iterdir()), sorted([f"{t}.png" for t in TASK_NAMES] + ["epochs.md"]))
+test_eq(len(table.splitlines()), 2 + len(TASK_NAMES))
 
 
 # %% [markdown]

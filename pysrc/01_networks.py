@@ -20,7 +20,7 @@
 # %%
 #| eval: false
 #| hide
-# %pip install -q molap
+# %pip install -q "molap @ git+https://github.com/molap-dev/molap"
 
 # %%
 #| default_exp networks
@@ -33,12 +33,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from torch.autograd.function import once_differentiable
+from molap.core import check_int, check_float
 import matplotlib.pyplot as plt
 
 # %%
 #| hide
 import time
 from fastcore.test import *
+plt.rcParams["figure.dpi"] = 72  # light notebooks: figures at screen resolution
 
 
 # %%
@@ -480,7 +482,7 @@ class LeakyRNN(_LeakyBase):
                 ):
         super().__init__()
         for name, v in dict(n_in=n_in, n_rec=n_rec, n_out=n_out, n_nets=n_nets).items():
-            if not isinstance(v, int) or v < 1: raise ValueError(f"{name} must be a positive int; got {v!r}")
+            check_int(name, v)
         self.n_in, self.n_rec, self.n_out, self.n_nets = n_in, n_rec, n_out, n_nets
         N = () if n_nets == 1 else (n_nets,)
         g = self._setup(alpha, sigma_rec, activation, rec_gain, seed, fast, (*N, n_rec))
@@ -548,7 +550,7 @@ test_fail(lambda: net(x[..., :4]), contains="the network has n_in=5")
 test_fail(lambda: net(x[0]), contains="x must be [T, B, n_in]")
 test_fail(lambda: net([[[0.0] * 5]]), contains="must be a torch.Tensor")
 test_fail(lambda: LeakyRNN(5, 256, 3, activation="gelu"), contains="allowed: relu, tanh, softplus")
-test_fail(lambda: LeakyRNN(5, 0, 3), contains="n_rec must be a positive int")
+test_fail(lambda: LeakyRNN(5, 0, 3), contains="n_rec must be an integer >= 1")
 
 
 # %% [markdown]
@@ -593,7 +595,7 @@ single = LeakyRNN(5, 16, 3, sigma_rec=0, seed=0)
 single.load_state_dict({k: v[1] for k, v in nets.state_dict().items()})
 test_close(nets(xs.float())[:, 1], single(xs.float()), eps=1e-6)
 test_eq(nets(xs.float()).shape, (20, 3, 4, 3))
-test_same(nets(xs.float()[:, None].expand(20, 3, 4, 5)), nets(xs.float()))  # per-network inputs
+test_close(nets(xs.float()[:, None].expand(20, 3, 4, 5)), nets(xs.float()), eps=1e-6)  # per-network inputs: another code path, so a tolerance
 test_fail(lambda: nets(xs.float()[:, None].expand(20, 2, 4, 5)), contains="n_nets=3")
 
 
@@ -674,7 +676,7 @@ class ModularRNN(_LeakyBase):
         super().__init__()
         self.module_sizes = _check_sizes(module_sizes)
         for name, v in dict(n_in=n_in, n_out=n_out, n_tasks=n_tasks).items():
-            if not isinstance(v, int) or v < 1: raise ValueError(f"{name} must be a positive int; got {v!r}")
+            check_int(name, v)
         if inter not in ("random", "zero"): raise ValueError(f"inter must be 'random' or 'zero'; got {inter!r}")
         n = sum(self.module_sizes)
         self.n_in, self.n_rec, self.n_out, self.n_tasks, self.inter = n_in, n, n_out, n_tasks, inter
@@ -808,7 +810,7 @@ xq = torch.randn(10, 8, 5, generator=torch.Generator().manual_seed(0))
 tq = torch.tensor([0, 1, 2, 3, 3, 2, 1, 0])
 yq = quiet(xq, tq)
 for b in range(8): test_close(yq[:, b], quiet(xq[:, b:b+1], int(tq[b]))[:, 0], eps=1e-6)
-test_same(quiet(xq, 2), quiet(xq, torch.full((8,), 2)))
+test_close(quiet(xq, 2), quiet(xq, torch.full((8,), 2)), eps=1e-6)  # shared vs gathered weights: different products, equal up to rounding
 test_same(quiet(xq, torch.tensor(2)), quiet(xq, 2))
 test_fail(lambda: quiet(xq, 4), contains="allowed 0 … 3")
 test_fail(lambda: quiet(xq, torch.tensor([0, 1, 2, 3, 4, 0, 0, 0])), contains="out of range")

@@ -15,7 +15,7 @@
 # %%
 #| eval: false
 #| hide
-# %pip install -q molap
+# %pip install -q "molap @ git+https://github.com/molap-dev/molap"
 
 # %%
 #| default_exp training
@@ -23,7 +23,7 @@
 # %%
 #| export
 from __future__ import annotations
-import copy, math, os, tempfile, time
+import copy, json, math, os, signal, threading, time
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 import torch
@@ -31,11 +31,14 @@ from torch import nn
 from tqdm.auto import tqdm
 from molap.tasks import TASK_NAMES, TaskConfig, Batch, make_batch, masked_mse, accuracy, task_index, n_inputs, n_outputs
 from molap.networks import LeakyRNN, ModularRNN, count_parameters
+from molap.core import check_int, check_float, atomic_write
 
 # %%
 #| hide
+import tempfile as _tf
 import matplotlib.pyplot as plt
 from fastcore.test import *
+plt.rcParams["figure.dpi"] = 72  # light notebooks: figures at screen resolution
 
 # %%
 device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -105,11 +108,15 @@ def forward_tasks(model: nn.Module,      # LeakyRNN (shared or n_nets = len(task
     return list(torch.split(y, sizes, dim=1)), h
 
 def model_task_index(model: nn.Module, task: str) -> int:
-    "Which of the model's task-specific weight sets serves `task` (`model.tasks` if set, else `TASK_NAMES` order)."
-    if model.n_tasks == 1: return 0  # one weight set serves every task (e.g. module pre-training)
-    names = getattr(model, "tasks", None) or TASK_NAMES
-    if task not in names: raise ValueError(f"the model has no weights for task {task!r}; it knows {', '.join(names)}")
-    return list(names).index(task)
+    "Which of the model's task-specific weight sets serves `task` (by `model.tasks` names when the model has them)."
+    names = getattr(model, "tasks", None)
+    if names is not None:  # a network that knows its tasks by name: any other task is an error, even with one set
+        if task not in names: raise ValueError(f"the model has no weights for task {task!r}; it knows {', '.join(names)}")
+        return list(names).index(task)
+    if model.n_tasks == 1: return 0  # one shared weight set for every task (module pre-training)
+    if model.n_tasks != len(TASK_NAMES):
+        raise ValueError(f"the model has {model.n_tasks} task weight sets but no `tasks` names; set model.tasks")
+    return task_index(task)
 
 
 # %% [markdown]
@@ -175,10 +182,28 @@ class TrainConfig:
         if self.optimizer not in ("adam", "sgd"): raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
         if self.schedule not in ("interleaved", "together"):
             raise ValueError(f"schedule must be 'interleaved' or 'together', got {self.schedule!r}")
-        for k in ("steps", "batch_size", "eval_every", "eval_trials", "checkpoint_every"):
-            if not isinstance(getattr(self, k), int) or getattr(self, k) < 1:
-                raise ValueError(f"{k} must be a positive integer, got {getattr(self, k)!r}")
-        if self.lr <= 0: raise ValueError(f"lr must be positive, got {self.lr}")
+        for k in ("steps", "batch_size", "eval_every", "eval_trials", "checkpoint_every"): check_int(k, getattr(self, k))
+        check_int("seed", self.seed, minimum=0)
+        check_float("lr", self.lr, positive=True); check_float("momentum", self.momentum, minimum=0)
+        if self.clip is not None: check_float("clip", self.clip, positive=True)
+        check_float("l2_activity", self.l2_activity, minimum=0); check_float("l2_weights", self.l2_weights, minimum=0)
+
+
+# %% [markdown]
+# Impossible settings fail when the configuration is made, in one line; NumPy integers are accepted where an integer
+# is wanted:
+
+# %%
+import numpy as np
+
+# %%
+TrainConfig(steps=np.int64(5)).steps
+
+# %%
+test_fail(lambda: TrainConfig(lr=float("nan")), contains="lr must be a finite number")
+test_fail(lambda: TrainConfig(clip=-1.0), contains="clip must be > 0")
+test_fail(lambda: TrainConfig(steps=0), contains="steps must be an integer >= 1")
+test_fail(lambda: TrainConfig(schedule="random"), contains="schedule must be")
 
 
 # %% [markdown]
@@ -216,47 +241,8 @@ cfg = TrainConfig(steps=3, batch_size=4)
 #
 # A checkpoint holds the model's and the optimiser's state, the step and the history: everything needed to resume.
 # It is a dictionary of tensors, numbers and strings, so it loads with `torch.load(..., weights_only=True)`, which
-# cannot run code hidden in a file. It is written to a temporary file and renamed into place, so an interrupted
+# cannot run code hidden in a file. It is written with `atomic_write` ([core](core.html)), so an interrupted
 # write never leaves half a checkpoint behind.
-
-# %%
-#| export
-def atomic_write(path,        # final location of the file
-                 write,       # function that writes to a path it is given
-                ) -> Path:
-    "Write a file through `write(tmp_path)` and move it to `path` only once it is complete."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
-    return path
-
-
-# %%
-import tempfile as _tf
-
-# %%
-d = Path(_tf.mkdtemp())
-def broken(p): open(p, "w").write("half"); raise RuntimeError("interrupted")
-test_fail(lambda: atomic_write(d / "a.txt", broken), contains="interrupted")
-test_eq(list(d.iterdir()), [])
-
-
-# %% [markdown]
-# Results and weights that ship with molap live in the package's `data` folder:
-
-# %%
-#| export
-def data_dir() -> Path:
-    "The package data folder (`molap/data`): shipped results, checkpoints and pre-trained modules."
-    from importlib import resources
-    return Path(str(resources.files("molap"))) / "data"
-
 
 # %%
 #| export
@@ -354,6 +340,45 @@ class TrainResult:
                 f"{self.history['seconds']:.1f} s, mean accuracy {sum(acc.values()) / max(len(acc), 1):.3f})")
 
 
+# %% [markdown]
+# ### Ctrl-C at any moment
+#
+# A `KeyboardInterrupt` can land anywhere: in the middle of the backward pass, or between `opt.step()` updating
+# one tensor and the next. Saving a checkpoint from there would save a half-made step. So while `train` runs, the
+# first Ctrl-C only raises a flag; the loop finishes the step it is in (a fraction of a second), saves a checkpoint of
+# it, and then raises `KeyboardInterrupt`. A second Ctrl-C interrupts at once. (Python delivers signals to the main
+# thread only; elsewhere Ctrl-C behaves as usual.)
+
+# %%
+#| export
+class DeferredInterrupt:
+    "Context manager: the first SIGINT sets `.requested` instead of raising; a second one raises at once."
+    def __enter__(self):
+        self.requested, self._old = False, None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+    def _handle(self, signum, frame):
+        if self.requested: raise KeyboardInterrupt
+        self.requested = True
+    def __exit__(self, *exc):
+        if self._old is not None: signal.signal(signal.SIGINT, self._old)
+        return False
+
+
+# %%
+stop = DeferredInterrupt().__enter__()
+stop._handle(signal.SIGINT, None)  # what the handler does on a first Ctrl-C
+stop.requested
+
+# %%
+test_eq(stop.requested, True)
+try: stop._handle(signal.SIGINT, None); second = "nothing"
+except KeyboardInterrupt: second = "KeyboardInterrupt"
+test_eq(second, "KeyboardInterrupt")  # a second Ctrl-C interrupts at once
+stop.__exit__()
+
+
 # %%
 #| export
 def train(model: nn.Module,                   # the network; trains the parameters with requires_grad
@@ -384,30 +409,33 @@ def train(model: nn.Module,                   # the network; trains the paramete
     t0, seconds0 = time.perf_counter(), history["seconds"]
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not progress,
                desc=type(model).__name__, leave=False)
-    step = start
+    step, stop = start, DeferredInterrupt()
     try:
-        for step in bar:
-            step_tasks, batches = step_batches(tasks, step, config, task_config, device, transform)
-            g = torch.Generator(device).manual_seed(step_seed(config.seed, step, 2**19 + 1))
-            loss, per_task = step_loss(model, step_tasks, batches, config, g)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss is {loss.item()} at step {step} on task(s) {', '.join(step_tasks)}; "
-                                         "try a smaller lr or gradient clipping")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.clip is not None: torch.nn.utils.clip_grad_value_(params, config.clip)
-            opt.step()
-            history["step"].append(step + 1); history["loss"].append(loss.item())
-            if (step + 1) % config.eval_every == 0 or step + 1 == config.steps:
-                acc = evaluate_fn(model)
-                history["eval_step"].append(step + 1)
-                for k, v in acc.items(): history["accuracy"].setdefault(k, []).append(v)
-                bar.set_postfix(loss=f"{loss.item():.4f}", score=f"{sum(acc.values()) / max(len(acc), 1):.2f}")
-            history["seconds"] = seconds0 + time.perf_counter() - t0
-            if checkpoint is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
-                save_checkpoint(checkpoint, model, opt, step + 1, history, config, tasks)
-            if callback is not None: callback(step + 1, loss.item())
+        with stop:
+            for step in bar:
+                step_tasks, batches = step_batches(tasks, step, config, task_config, device, transform)
+                g = torch.Generator(device).manual_seed(step_seed(config.seed, step, 2**19 + 1))
+                loss, per_task = step_loss(model, step_tasks, batches, config, g)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"loss is {loss.item()} at step {step} on task(s) {', '.join(step_tasks)}; "
+                                             "try a smaller lr or gradient clipping")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.clip is not None: torch.nn.utils.clip_grad_value_(params, config.clip)
+                opt.step()
+                history["step"].append(step + 1); history["loss"].append(loss.item())
+                if (step + 1) % config.eval_every == 0 or step + 1 == config.steps:
+                    acc = evaluate_fn(model)
+                    history["eval_step"].append(step + 1)
+                    for k, v in acc.items(): history["accuracy"].setdefault(k, []).append(v)
+                    bar.set_postfix(loss=f"{loss.item():.4f}", score=f"{sum(acc.values()) / max(len(acc), 1):.2f}")
+                history["seconds"] = seconds0 + time.perf_counter() - t0
+                if checkpoint is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
+                    save_checkpoint(checkpoint, model, opt, step + 1, history, config, tasks)
+                if callback is not None: callback(step + 1, loss.item())
+                if stop.requested: raise KeyboardInterrupt  # Ctrl-C during this step: the step is whole, keep it
     except KeyboardInterrupt:
+        # only whole steps reach here (see `DeferredInterrupt`), except on a second Ctrl-C
         if checkpoint is not None and history["step"] and history["step"][-1] == step + 1:
             save_checkpoint(checkpoint, model, opt, step + 1, history, config, tasks)
         raise
@@ -528,6 +556,12 @@ for exc, stop in ((KeyboardInterrupt(), 23), (RuntimeError("killed"), 27)):
     test_eq(resumed.history["loss"], a.history["loss"])
 
 # %% [markdown]
+# A real Ctrl-C cannot be sent from here (this notebook's test runner executes cells outside the main thread, where
+# Python delivers no signals), so `tests/test_interrupt.py` does it: it sends SIGINT to a `molap` command at random
+# moments and checks that every finished step was kept, that the command says how to resume and exits with 130, and
+# that the resumed run ends with the weights of an uninterrupted one.
+
+# %% [markdown]
 # A finished run can also be *extended*: asked for more steps with otherwise identical settings, `train` resumes
 # from its final checkpoint, and the result is the same as if the longer run had been asked for from the start.
 
@@ -587,3 +621,148 @@ def training_cost(result: TrainResult) -> dict:
 
 # %%
 training_cost(res)
+
+# %%
+test_eq(training_cost(res)["trained_parameters_per_task"], training_cost(res)["total_parameters"])  # a shared network
+test_eq(training_cost(res)["parameter_updates"], training_cost(res)["trained_parameters"] * 300)
+
+
+# %% [markdown]
+# ## Profiles: one experiment scale in one place
+#
+# An experiment of this package is the corpus, the size of the networks, and the training of each stage: module
+# pre-training, MoLaP's task stage, and each baseline. A `Profile` holds all of them, so that nothing has to agree
+# with anything else by hand: the networks' α comes from the corpus's `dt/τ` (the same α that scales the input
+# noise), MoLaP's three module sizes are derived from the one network size that the baselines use, and the final
+# evaluation (fresh trials, a seed no training run draws) is the same for every method. Two profiles ship:
+#
+# - **quick**: 64-unit networks trained briefly, minutes on a laptop CPU; tests, CI and the README's main job use it;
+# - **full**: the reference scale (256 units), hours on a CPU.
+#
+# A user derives their own with `dataclasses.replace` and passes it to any runner (or to `molap reproduce`).
+
+# %%
+#| export
+FINAL_EVAL_SEED = 2 * 10**9  # the final evaluation's batches: a seed range no training or evaluation run draws from
+
+def split_units(n: int,             # total units
+                parts: int = 3,     # number of modules
+               ) -> tuple:
+    "`n` units split into `parts` modules as evenly as possible, the first ones larger: 256 → (86, 85, 85)."
+    check_int("n_rec", n); check_int("n_modules", parts)
+    if n < parts: raise ValueError(f"cannot split {n} units into {parts} modules")
+    return tuple(n // parts + (i < n % parts) for i in range(parts))
+
+@dataclass(frozen=True)
+class Profile:
+    "Everything one experiment scale needs: corpus, network size, the training of every stage, the evaluation."
+    name: str                                   # a label, recorded in every results file
+    task: TaskConfig = TaskConfig()             # the corpus (σ_in, dt, τ; the networks' α = dt/τ)
+    n_rec: int = 256                            # units of every network (MoLaP: all modules together)
+    n_modules: int = 3                          # MoLaP's modules M1..M3
+    cca_trials: int = 256                       # trials per task for the corpus statistics (CCA)
+    pretrain: TrainConfig = TrainConfig(steps=800, batch_size=32, schedule="together", eval_every=100,
+                                        checkpoint_every=100)
+    molap: TrainConfig = TrainConfig(steps=1000, batch_size=32, schedule="together", eval_every=100,
+                                     eval_trials=256, checkpoint_every=100)
+    separate: TrainConfig = TrainConfig(steps=3500, batch_size=64, schedule="together", eval_every=100,
+                                        eval_trials=256, checkpoint_every=100)
+    joint: TrainConfig = TrainConfig(steps=30000, batch_size=64, schedule="interleaved", eval_every=500,
+                                     eval_trials=256, checkpoint_every=500)
+    eval_trials: int = 512                      # final evaluation: fresh trials per task
+    eval_seed: int = FINAL_EVAL_SEED
+
+    def __post_init__(self):
+        split_units(self.n_rec, self.n_modules); check_int("cca_trials", self.cca_trials)
+        check_int("eval_trials", self.eval_trials); check_int("eval_seed", self.eval_seed, minimum=0)
+
+    @property
+    def alpha(self) -> float: return self.task.alpha
+    @property
+    def module_sizes(self) -> tuple: return split_units(self.n_rec, self.n_modules)
+
+    def to_dict(self) -> dict:
+        "The whole profile as plain JSON-able values (what a results file records)."
+        return json.loads(json.dumps(asdict(self), default=str))
+
+
+# %%
+#| export
+PROFILES = {
+    "quick": Profile("quick", n_rec=64, cca_trials=64,
+                     pretrain=TrainConfig(steps=150, batch_size=8, schedule="together", eval_every=50,
+                                          checkpoint_every=50),
+                     molap=TrainConfig(steps=250, batch_size=16, schedule="together", eval_every=50,
+                                       eval_trials=128, checkpoint_every=50),
+                     separate=TrainConfig(steps=250, batch_size=32, schedule="together", eval_every=50,
+                                          eval_trials=128),
+                     joint=TrainConfig(steps=600, batch_size=32, schedule="interleaved", eval_every=100,
+                                       eval_trials=128)),
+    "full": Profile("full"),
+}
+
+def get_profile(profile,   # a name from `PROFILES`, or a `Profile`
+               ) -> Profile:
+    "The `Profile` a runner was given: names are looked up once, here."
+    if isinstance(profile, Profile): return profile
+    if profile not in PROFILES: raise ValueError(f"unknown profile {profile!r}; profiles: {', '.join(PROFILES)}")
+    return PROFILES[profile]
+
+
+# %%
+quick_profile = get_profile("quick")
+quick_profile.module_sizes, quick_profile.alpha, quick_profile.molap.steps
+
+# %%
+test_eq(get_profile("full").module_sizes, (86, 85, 85))
+test_eq(sum(quick_profile.module_sizes), quick_profile.n_rec)
+test_fail(lambda: get_profile("huge"), contains="profiles: quick, full")
+test_fail(lambda: Profile("tiny", n_rec=2), contains="cannot split 2 units")
+
+# %% [markdown]
+# A custom profile changes one thing and keeps the rest; here, noisier inputs and a longer MoLaP stage:
+
+# %%
+noisy = replace(quick_profile, name="quick-noisy", task=TaskConfig(sigma_in=0.1),
+                molap=replace(quick_profile.molap, steps=500))
+noisy.task.sigma_in, noisy.molap.steps, noisy.to_dict()["task"]["sigma_in"]
+
+# %%
+test_eq(noisy.separate, quick_profile.separate)
+test_eq(json.loads(json.dumps(noisy.to_dict()))["molap"]["steps"], 500)
+
+
+# %% [markdown]
+# ### The record of a run
+#
+# Every runner of the package (each baseline, MoLaP and its variants) ends the same way: the trained network is
+# scored on the profile's final evaluation batches (fresh trials, `FINAL_EVAL_SEED`), and a record of the run
+# (accuracy per task, cost, settings, curves) is returned and, given a folder, written to `<name>.json` in it.
+
+# %%
+#| export
+def run_record(result: TrainResult,         # a finished run
+               profile: Profile,            # gives the final evaluation's trials and seed
+               task_config: TaskConfig | None = None,  # the corpus the model reads (default: the profile's)
+               **fields,                    # what identifies the run: method, seed, ...
+              ) -> dict:
+    "The record of a finished run: final fraction correct per task on fresh trials, cost, settings and curves."
+    acc = evaluate(result.model, result.tasks, n_trials=profile.eval_trials, task_config=task_config or profile.task,
+                   seed=profile.eval_seed)
+    return dict(fields, profile=profile.name, accuracy=acc, **training_cost(result), train_config=asdict(result.config),
+                history=result.history, profile_settings=profile.to_dict(), torch=torch.__version__,
+                device=str(next(result.model.parameters()).device))
+
+def save_record(out, name: str, record: dict) -> Path:
+    "Write `record` to `out/<name>.json` atomically."
+    return atomic_write(Path(out) / f"{name}.json", lambda f: Path(f).write_text(json.dumps(record)))
+
+
+# %%
+rec = run_record(res, quick_profile, rule, method="shared, 3 tasks", seed=0)
+{k: rec[k] for k in ("method", "profile", "accuracy", "trained_parameters_per_task")}
+
+# %%
+test_eq(set(rec["accuracy"]), set(res.tasks))
+f = save_record(_tf.mkdtemp(), "shared", rec)
+test_eq(json.loads(f.read_text())["accuracy"], rec["accuracy"])

@@ -28,7 +28,7 @@
 # %%
 #| eval: false
 #| hide
-# %pip install -q molap
+# %pip install -q "molap @ git+https://github.com/molap-dev/molap"
 
 # %%
 #| default_exp pretraining
@@ -36,12 +36,11 @@
 # %%
 #| export
 from __future__ import annotations
-import os
 from dataclasses import dataclass, replace
 import torch
 from molap.tasks import TASK_NAMES, TaskConfig, Batch, make_batch, task_index
 from molap.networks import ModularRNN
-from molap.training import TrainConfig, train, plot_history, forward_tasks, EVAL_SEED
+from molap.training import TrainConfig, Profile, get_profile, train, plot_history, forward_tasks, EVAL_SEED
 from molap.primitives import CCA, latent_primitives, split_dimensions
 
 # %%
@@ -49,10 +48,10 @@ from molap.primitives import CCA, latent_primitives, split_dimensions
 import matplotlib.pyplot as plt
 from IPython.display import Markdown
 from fastcore.test import *
+plt.rcParams["figure.dpi"] = 72  # light notebooks: figures at screen resolution
 
 # %%
 device = "cuda" if torch.cuda.is_available() else "cpu"
-IN_TEST = bool(os.environ.get("IN_TEST"))
 device
 
 
@@ -85,7 +84,8 @@ def cca_primitives(c: CCA, n_modules: int = 3) -> Primitives:
 
 
 # %%
-c = latent_primitives(trials_per_task=64 if IN_TEST else 256, seed=0)
+quick = get_profile("quick")
+c = latent_primitives(trials_per_task=quick.cca_trials, seed=0, config=quick.task)
 cca_p = cca_primitives(c)
 c, cca_p.in_groups
 
@@ -214,19 +214,13 @@ module_r2(net, cca_p, n_trials=16)
 # ## Pre-training
 #
 # `pretrain` trains the modules on batches of all nine tasks at every step, with the training engine of the
-# previous notebooks (Adam, element-wise clipping, checkpoints that resume exactly).
+# previous notebooks (Adam, element-wise clipping, checkpoints that resume exactly). Its sizes and steps come from a
+# `Profile` (the module sizes split the profile's `n_rec`; the steps are `profile.pretrain`).
 
 # %%
 #| export
-PRETRAIN_PROFILES = {
-    "quick": dict(module_sizes=(22, 21, 21), config=TrainConfig(steps=150, batch_size=8, schedule="together",
-                                                                eval_every=50, checkpoint_every=50)),
-    "full": dict(module_sizes=(86, 85, 85), config=TrainConfig(steps=800, batch_size=32, schedule="together",
-                                                               eval_every=100, checkpoint_every=100)),
-}
-
 def pretrain(p: Primitives,                 # primitives to learn
-             profile: str = "quick",        # "quick" or "full": sizes and steps
+             profile: Profile | str = "quick",  # a `Profile` (or its name): corpus, module sizes, steps
              seed: int = 0,                 # model and data seed
              checkpoint=None,               # path to resume from / save to
              progress: bool = True,
@@ -234,12 +228,11 @@ def pretrain(p: Primitives,                 # primitives to learn
              **kw,                          # to `pretraining_network`
             ):
     "Pre-train the modules of a modular network on primitives `p`; returns the `TrainResult`."
-    if profile not in PRETRAIN_PROFILES: raise ValueError(f"unknown profile {profile!r}; profiles: quick, full")
-    prof = PRETRAIN_PROFILES[profile]
-    model = pretraining_network(p, prof["module_sizes"], seed=seed, **kw).to(device or "cpu")
-    config = replace(prof["config"], seed=seed)
-    return train(model, TASK_NAMES, config, checkpoint=checkpoint, progress=progress,
-                 transform=lambda b: latent_batch(b, p), evaluate_fn=lambda m: module_r2(m, p))
+    prof = get_profile(profile)
+    model = pretraining_network(p, prof.module_sizes, seed=seed, alpha=prof.alpha, **kw).to(device or "cpu")
+    return train(model, TASK_NAMES, replace(prof.pretrain, seed=seed), prof.task, checkpoint=checkpoint,
+                 progress=progress, transform=lambda b: latent_batch(b, p),
+                 evaluate_fn=lambda m: module_r2(m, p, task_config=prof.task))
 
 
 # %%

@@ -22,7 +22,7 @@
 # %%
 #| eval: false
 #| hide
-# %pip install -q molap
+# %pip install -q "molap @ git+https://github.com/molap-dev/molap"
 
 # %%
 #| default_exp baselines
@@ -30,22 +30,24 @@
 # %%
 #| export
 from __future__ import annotations
-import json, os, time
-from dataclasses import dataclass, asdict, replace
+from dataclasses import replace
 from pathlib import Path
 import torch
 from molap.tasks import TASK_NAMES, TaskConfig, n_inputs, n_outputs
 from molap.networks import LeakyRNN
-from molap.training import TrainConfig, train, evaluate, training_cost, plot_history, atomic_write, data_dir
+from molap.training import Profile, get_profile, train, run_record, save_record
 
 # %%
 #| hide
 import matplotlib.pyplot as plt
+from IPython.display import Markdown
 from fastcore.test import *
+from molap.core import load_results
+from molap.training import plot_history, evaluate
+plt.rcParams["figure.dpi"] = 72  # light notebooks: figures at screen resolution
 
 # %%
 device = "cuda" if torch.cuda.is_available() else "cpu"
-IN_TEST = bool(os.environ.get("IN_TEST"))
 device
 
 
@@ -61,16 +63,20 @@ device
 def separate_networks(n_rec: int = 256,       # units per network (reference: 256)
                       tasks=TASK_NAMES,       # one network per task
                       seed: int = 0,          # initialisation seed
-                      **kw,                   # passed to `LeakyRNN` (activation, sigma_rec, ...)
+                      task_config: TaskConfig | None = None,  # the corpus the networks read
+                      **kw,                   # passed to `LeakyRNN` (alpha, activation, sigma_rec, ...)
                      ) -> LeakyRNN:
     "One independent network per task, batched side by side (`n_nets = len(tasks)`)."
-    return LeakyRNN(n_inputs(), n_rec, n_outputs(), n_nets=len(tasks), seed=seed, **kw)
+    return LeakyRNN(n_inputs(task_config), n_rec, n_outputs(task_config), n_nets=len(tasks), seed=seed, **kw)
 
-JOINT_TASK_CONFIG = TaskConfig(rule_inputs=True)  # the joint network is told the task by rule inputs
+def joint_task_config(task_config: TaskConfig | None = None) -> TaskConfig:
+    "The corpus as the joint network reads it: the same settings plus one-hot rule inputs."
+    return replace(task_config or TaskConfig(), rule_inputs=True)
 
-def joint_network(n_rec: int = 256, seed: int = 0, **kw) -> LeakyRNN:
+def joint_network(n_rec: int = 256, seed: int = 0, task_config: TaskConfig | None = None, **kw) -> LeakyRNN:
     "One network for all tasks, with a one-hot rule input per task."
-    return LeakyRNN(n_inputs(JOINT_TASK_CONFIG), n_rec, n_outputs(), seed=seed, **kw)
+    tc = joint_task_config(task_config)
+    return LeakyRNN(n_inputs(tc), n_rec, n_outputs(tc), seed=seed, **kw)
 
 
 # %%
@@ -79,22 +85,14 @@ separate_networks(), joint_network()
 # %% [markdown]
 # ## Profiles
 #
-# Two profiles of every experiment. **quick** is small enough for the tests and the docs build on two CPU cores: 64
-# units and a few hundred steps. It shows the machinery and the early shape of the learning curves, *not* the
-# paper's numbers: the networks are far from trained. **full** is the reference scale (256 units, batches of 64),
-# run once and shipped with the package (below).
+# The baselines train at the sizes and for the steps of a `Profile` ([training](training.html)): `profile.n_rec`
+# units, `profile.separate` and `profile.joint` for their training. **quick** is small enough for the tests and the
+# docs build on two CPU cores: 64 units and a few hundred steps. It shows the machinery and the early shape of the
+# learning curves, *not* the paper's numbers: the networks are far from trained. **full** is the reference scale
+# (256 units, batches of 64), run once and shipped with the package (below).
 
 # %%
 #| export
-PROFILES = {
-    "quick": dict(n_rec=64, separate=TrainConfig(steps=250, batch_size=32, schedule="together", eval_every=50,
-                                                  eval_trials=128),
-                  joint=TrainConfig(steps=600, batch_size=32, schedule="interleaved", eval_every=100, eval_trials=128)),
-    "full": dict(n_rec=256, separate=TrainConfig(steps=3500, batch_size=64, schedule="together", eval_every=100,
-                                                 eval_trials=256, checkpoint_every=100),
-                 joint=TrainConfig(steps=30000, batch_size=64, schedule="interleaved", eval_every=500,
-                                   eval_trials=256, checkpoint_every=500)),
-}
 BASELINES = ("separate", "joint")
 
 
@@ -106,37 +104,40 @@ BASELINES = ("separate", "joint")
 # ## Training a baseline
 #
 # `run_baseline` builds the model of a method at a profile's size, trains it (resuming from `out` if a checkpoint is
-# there), scores it on 512 fresh trials per task and returns a record with everything a table needs: accuracy per
+# there), scores it on the profile's final evaluation (512 fresh trials per task) and returns a record with everything a table needs: accuracy per
 # task, the cost, the seeds and the learning curves.
 
 # %%
 #| export
-def _model_for(method: str, n_rec: int, seed: int):
-    if method == "separate": return separate_networks(n_rec, seed=seed), TaskConfig()
-    if method == "joint": return joint_network(n_rec, seed=seed), JOINT_TASK_CONFIG
+def baseline_model(method: str,      # "separate" or "joint"
+                   profile: Profile,  # sizes, α and corpus
+                   seed: int = 0,
+                  ) -> tuple:         # (model, the task config it reads)
+    "The untrained model of a baseline at a profile, with the corpus settings it needs."
+    if method == "separate":
+        return separate_networks(profile.n_rec, seed=seed, task_config=profile.task, alpha=profile.alpha), profile.task
+    if method == "joint":
+        return joint_network(profile.n_rec, seed=seed, task_config=profile.task, alpha=profile.alpha), \
+               joint_task_config(profile.task)
     raise ValueError(f"unknown baseline {method!r}; baselines: {', '.join(BASELINES)}")
 
 def run_baseline(method: str,              # "separate" or "joint"
-                 profile: str = "quick",   # "quick" or "full"
+                 profile: Profile | str = "quick",  # a `Profile` or its name
                  seed: int = 0,            # model and data seed
                  out=None,                 # folder for the checkpoint and the record (resumes from it)
                  progress: bool = True,
                  device=None,
                 ) -> tuple:                # (record dict, trained model)
     "Train one baseline at a profile and return its record (accuracy, cost, curves, seeds) and the model."
-    if profile not in PROFILES: raise ValueError(f"unknown profile {profile!r}; profiles: {', '.join(PROFILES)}")
-    p = PROFILES[profile]
-    model, task_config = _model_for(method, p["n_rec"], seed)
+    prof = get_profile(profile)
+    model, task_config = baseline_model(method, prof, seed)
     model = model.to(device or "cpu")
-    config = replace(p[method], seed=seed)
-    ck = None if out is None else Path(out) / f"{method}-{profile}-seed{seed}.ckpt"
-    res = train(model, TASK_NAMES, config, task_config, checkpoint=ck, progress=progress)
-    acc = evaluate(model, TASK_NAMES, n_trials=512, task_config=task_config, seed=2 * 10**9)
-    record = dict(method=method, profile=profile, seed=seed, n_rec=p["n_rec"], accuracy=acc,
-                  **training_cost(res), train_config=asdict(config), task_config=dict(rule_inputs=task_config.rule_inputs),
-                  history=res.history, torch=torch.__version__, device=str(next(model.parameters()).device))
-    if out is not None:
-        atomic_write(Path(out) / f"{method}-{profile}-seed{seed}.json", lambda f: Path(f).write_text(json.dumps(record)))
+    name = f"{method}-{prof.name}-seed{seed}"
+    res = train(model, TASK_NAMES, replace(getattr(prof, method), seed=seed), task_config,
+                checkpoint=None if out is None else Path(out) / f"{name}.ckpt", progress=progress)
+    record = run_record(res, prof, task_config, method=method, seed=seed, n_rec=prof.n_rec,
+                        rule_inputs=task_config.rule_inputs)
+    if out is not None: save_record(out, name, record)
     return record, model
 
 
@@ -188,9 +189,6 @@ def results_table(records: dict,  # label -> record from `run_baseline` (or a lo
 
 
 # %%
-from IPython.display import Markdown
-
-# %%
 Markdown(results_table({f"{m} (quick, {r['n_rec']} units)": r for m, (r, _) in quick.items()}))
 
 # %%
@@ -210,50 +208,11 @@ test_fail(lambda: run_baseline("progressive"), contains="baselines: separate, jo
 # %%
 acc = quick["separate"][0]["accuracy"]
 assert (acc["DelayPro"] + acc["DelayAnti"]) / 2 > max(acc[t] for t in TASK_NAMES[2:])
-#
-# ## Batching the separate networks: what it buys
-#
-# Nine separate networks could be trained one after the other. Batching them into one `LeakyRNN(n_nets=9)` runs
-# their nine recurrences as one batched matrix product per step, and one optimiser step for all. The measurement
-# below times one training step both ways, at the quick size and at the reference size (the figures depend on the
-# machine; they are printed, not asserted).
 
-# %%
-#| export
-def time_separate_step(n_rec: int = 64, batch_size: int = 32, repeats: int = 3, seed: int = 0) -> dict:
-    "Seconds per training step of nine networks: batched in one module vs nine sequential networks."
-    from molap.training import step_batches, step_loss
-    cfg = TrainConfig(batch_size=batch_size, schedule="together")
-    tasks, batches = step_batches(list(TASK_NAMES), 0, cfg, TaskConfig())
-    g = lambda: torch.Generator().manual_seed(seed)
-    def batched(m=separate_networks(n_rec, seed=seed)):
-        loss, _ = step_loss(m, tasks, batches, cfg, g()); loss.backward()
-    singles = [LeakyRNN(n_inputs(), n_rec, n_outputs(), seed=seed + k) for k in range(len(TASK_NAMES))]
-    def sequential():
-        for m, t, b in zip(singles, tasks, batches):
-            loss, _ = step_loss(m, [t], [b], cfg, g()); loss.backward()
-    out = {}
-    for name, f in (("batched", batched), ("sequential", sequential)):
-        f()  # warm-up
-        t0 = time.perf_counter()
-        for _ in range(repeats): f()
-        out[name] = (time.perf_counter() - t0) / repeats
-    out["speed-up"] = out["sequential"] / out["batched"]
-    return out
-
-
-# %%
-speed = {n: time_separate_step(n_rec=n, batch_size=b, repeats=2) for n, b in ((64, 32), (256, 64))}
-speed
-
-# %%
-Markdown(" ".join(f"With {n} units, one step of the nine networks takes {s['batched'] * 1e3:.0f} ms batched and "
-                  f"{s['sequential'] * 1e3:.0f} ms one after the other ({s['speed-up']:.2f}× the speed)."
-                  for n, s in speed.items()) +
-         " What batching saves is per-step Python and kernel-launch overhead (more of it on a GPU, unmeasured here); "
-         "what it costs is padding every task to the longest trial, which adds arithmetic. Either way the nine "
-         "networks share one optimiser, one checkpoint and one resumable run.")
-
+# %% [markdown]
+# Batching the nine separate networks into one `LeakyRNN(n_nets=9)` runs their recurrences as one batched product
+# per step, with one optimiser and one resumable checkpoint; `benchmarks/bench_separate.py` times it against nine
+# networks trained one after the other.
 
 # %% [markdown]
 # ## The full profile
@@ -261,36 +220,13 @@ Markdown(" ".join(f"With {n} units, one step of the nine networks takes {s['batc
 # The full profile was run once, at the reference size, and its records ship with the package. `load_results`
 # reads them; nothing is retrained.
 
-# %%
-#| export
-def results_path(name: str) -> Path:
-    "Path of a results file shipped in the package data (`molap/data/results/<name>.json`)."
-    return data_dir() / "results" / f"{name}.json"
-
-def load_baseline(method: str, profile: str = "full", seed: int = 0) -> LeakyRNN:
-    "A trained baseline shipped with the package (weights-only checkpoint)."
-    p = data_dir() / "checkpoints" / f"{method}-{profile}-seed{seed}.pt"
-    if not p.exists(): raise FileNotFoundError(f"no shipped {method} baseline for profile {profile!r}, seed {seed}")
-    model = _model_for(method, PROFILES[profile]["n_rec"], seed)[0]
-    model.load_state_dict(torch.load(p, map_location="cpu", weights_only=True))
-    return model
-
-def load_results(name: str) -> dict:
-    "A results file shipped with the package, e.g. `load_results('baselines-full')`."
-    p = results_path(name)
-    if not p.exists():
-        avail = sorted(q.stem for q in p.parent.glob("*.json")) if p.parent.exists() else []
-        raise FileNotFoundError(f"no shipped results named {name!r}; available: {', '.join(avail) or 'none'}")
-    return json.loads(p.read_text())
-
-
 # %% [markdown]
 # The full profile's numbers, as shipped (`molap reproduce --profile full`, then `tools/ship_results.py`):
 
 # %%
 full = load_results("full")
 F = {m: full["methods"][m] for m in BASELINES}
-Markdown(results_table({f"{m} ({PROFILES['full']['n_rec']} units)": r for m, r in F.items()}))
+Markdown(results_table({f"{m} ({full['methods'][m].get('n_rec', 256)} units)": r for m, r in F.items()}))
 
 # %%
 plot_history({m: r["history"] for m, r in F.items()}, trials_per_step={m: r["trials_per_step"] for m, r in F.items()});
@@ -307,9 +243,5 @@ Markdown("\n".join(f"- **{m}**: " + (f"every task ≥ 0.95 (lowest {min(r['accur
                     for m, r in F.items()))
 
 # %% [markdown]
-# The trained full-profile networks ship too: `load_baseline("separate")` and `load_baseline("joint")` return them,
-# ready to evaluate or perturb.
-
-# %%
-sep = load_baseline("separate")
-evaluate(sep, TASK_NAMES, n_trials=64)
+# The trained full-profile networks ship too; `load_network` in [the reproduction](reproduce.html) returns any of
+# them with the corpus settings it reads.

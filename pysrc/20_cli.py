@@ -13,7 +13,7 @@
 # %%
 #| eval: false
 #| hide
-# %pip install -q molap
+# %pip install -q "molap @ git+https://github.com/molap-dev/molap"
 
 # %%
 #| default_exp cli
@@ -22,120 +22,121 @@
 #| export
 from __future__ import annotations
 import argparse, sys
-import torch
+from dataclasses import replace
 from pathlib import Path
+import torch
 from molap import __version__
-from molap.tasks import TASK_NAMES, TaskConfig, make_batch, plot_trial, epoch_ranges
-from molap.training import atomic_write
+from molap.core import set_threads, check_out_dir, DEFAULT_THREADS
+from molap.tasks import TASK_NAMES, TaskConfig, draw_corpus
+from molap.training import PROFILES, get_profile
 
 # %%
 #| hide
+import tempfile
 from fastcore.test import *
 
 
 # %% [markdown]
-# ## `molap tasks`: draw the corpus
+# ## The sub-commands
 #
-# The first job a new user runs: one batch of every task, a figure of its first trial, and a table of the epochs
-# that were drawn next to the ranges they come from.
+# - `molap tasks --out DIR`: the first job a new user runs; one batch of every task, a figure of its first trial, and
+#   a table of the epochs drawn next to the ranges they come from (`draw_corpus` of [the tasks](tasks.html)).
+# - `molap baselines --out DIR`: trains the separate and joint baselines ([baselines](baselines.html)).
+# - `molap reproduce --out DIR`: the whole comparison, figures, `report.md` and `results.json`
+#   ([the reproduction](reproduce.html)).
+#
+# Each resumes from its folder when run again, and each can be interrupted with Ctrl-C at any moment: it keeps every
+# finished step, says how to resume, and exits with status 130.
+#
+# ## Threads and overrides
+#
+# Every sub-command runs one torch thread per process unless told otherwise (`--threads`): the networks are small, and
+# two runs with default threads on one machine slow each other down ≈ 30× (see [core](core.html)). `reproduce`
+# uses the cores with `--workers`, independent runs in parallel processes of one thread each.
+#
+# The settings a user reaches for first can be changed without writing a profile: the seeds, σ_in, and the steps of
+# each stage. Everything else comes from the named profile, and the results file records the whole profile it ran.
 
 # %%
 #| export
-def epoch_table(batches: dict,  # task name -> `Batch`
-               ) -> str:         # a Markdown table
-    "Markdown table of the epochs of trial 0 of each batch: drawn duration (ms) and its range."
-    rows = ["| task | steps | epochs: drawn ms (range) |", "|---|---|---|"]
-    for task, b in batches.items():
-        dt, ranges = b.config.dt, epoch_ranges(task, b.config)
-        cells = [f"{name} {(int(e) - int(s)) * dt:g} ({lo:g}–{hi:g})"
-                 for name, (s, e) in ((k, (v[0][0], v[1][0])) for k, v in b.epochs.items())
-                 for lo, hi in [ranges[name]]]
-        rows.append(f"| {task} | {int(b.length[0])} | {' · '.join(cells)} |")
-    return "\n".join(rows)
+STAGES = ("pretrain", "molap", "separate", "joint")  # the training stages of a profile, each with a --<stage>-steps
 
-def draw_corpus(out,                 # folder for the figures and the table
-                seed: int = 0,       # seed of the first task's batch (task k uses seed + k)
-                batch_size: int = 16,
-                config: TaskConfig | None = None,
-               ) -> str:
-    "Draw every task, save a figure of each as `DIR/<task>.png` and the epoch table as `DIR/epochs.md`."
-    import matplotlib; matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    out = Path(out)
-    batches = {t: make_batch(t, batch_size, seed=seed + k, config=config) for k, t in enumerate(TASK_NAMES)}
-    for task, b in batches.items():
-        fig = plot_trial(b)
-        atomic_write(out / f"{task}.png", lambda p: fig.savefig(p, format="png", dpi=110, bbox_inches="tight"))
-        plt.close(fig)
-    table = epoch_table(batches)
-    atomic_write(out / "epochs.md", lambda p: Path(p).write_text(table + "\n"))
-    return table
+def _common(p):
+    "Options every sub-command has."
+    p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                   help=f"torch threads per process (default {DEFAULT_THREADS}: fastest for these small networks)")
+    return p
 
-
-# %%
-import tempfile as _tf
-
-# %%
-out = Path(_tf.mkdtemp())
-table = draw_corpus(out, seed=0)
-print(table)
-
-# %%
-test_eq(sorted(p.name for p in out.iterdir()), sorted([f"{t}.png" for t in TASK_NAMES] + ["epochs.md"]))
-test_eq(len(table.splitlines()), 2 + len(TASK_NAMES))
-
-
-# %% [markdown]
-# ## The command line
-
-# %%
-#| export
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="molap", description="MoLaP: multi-task learning with modular latent primitives")
     p.add_argument("--version", action="version", version=f"molap {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("tasks", help="draw every task of the corpus and print a table of its epochs")
+    t = _common(sub.add_parser("tasks", help="draw every task of the corpus and print a table of its epochs"))
     t.add_argument("--out", required=True, help="folder for the figures and epochs.md")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--batch-size", type=int, default=16)
     t.add_argument("--timing", choices=["batch", "trial"], default="batch")
     t.add_argument("--sigma-in", type=float, default=0.01)
-    r = sub.add_parser("reproduce", help="corpus, baselines, primitives, pre-training, MoLaP: figures, report.md, results.json")
-    r.add_argument("--profile", choices=["quick", "full"], default="quick")
+    r = _common(sub.add_parser("reproduce", help="corpus, baselines, primitives, pre-training, MoLaP: figures, report.md, results.json"))
+    b = _common(sub.add_parser("baselines", help="train the separate and joint baselines (resumes from DIR)"))
+    for q in (r, b):
+        q.add_argument("--profile", choices=list(PROFILES), default="quick")
+        q.add_argument("--seeds", type=int, nargs="+", default=[0])
+        q.add_argument("--device", default=None, help="e.g. cuda; default: cuda if available, else cpu")
+        q.add_argument("--sigma-in", type=float, default=None, help="input noise σ_in (default: the profile's)")
+        for stage in STAGES:
+            q.add_argument(f"--{stage}-steps", type=int, default=None, help=f"optimiser steps of the {stage} stage")
     r.add_argument("--out", default="molap-results", help="output folder (re-run on it to resume)")
-    r.add_argument("--seeds", type=int, nargs="+", default=[0])
-    r.add_argument("--device", default=None, help="e.g. cuda; default: cuda if available, else cpu")
-    b = sub.add_parser("baselines", help="train the separate and joint baselines (resumes from DIR)")
-    b.add_argument("--profile", choices=["quick", "full"], default="quick")
+    r.add_argument("--workers", type=int, default=1, help="parallel processes for independent runs (one thread each)")
     b.add_argument("--out", required=True, help="folder for checkpoints and records (re-run to resume)")
-    b.add_argument("--seeds", type=int, nargs="+", default=[0])
     b.add_argument("--methods", nargs="+", choices=["separate", "joint"], default=["separate", "joint"])
-    b.add_argument("--device", default=None, help="e.g. cuda; default: cuda if available, else cpu")
     return p
+
+
+# %%
+#| export
+def profile_from_args(args):
+    "The named profile with the overrides given on the command line (a new name if anything changed)."
+    prof, changes = get_profile(args.profile), {}
+    if args.sigma_in is not None: changes["task"] = replace(prof.task, sigma_in=args.sigma_in)
+    for stage in STAGES:
+        steps = getattr(args, f"{stage}_steps")
+        if steps is not None: changes[stage] = replace(getattr(prof, stage), steps=steps)
+    if not changes: return prof
+    tag = "-".join(f"{k}{getattr(args, k + '_steps')}" if k in STAGES else f"sigma{args.sigma_in:g}" for k in changes)
+    return replace(prof, name=f"{prof.name}-{tag}", **changes)
 
 def main(argv=None) -> int:
     "Entry point of the `molap` console command."
     args = _parser().parse_args(argv)
+    out = getattr(args, "out", None)
     try:
+        set_threads(args.threads)
         if args.command == "tasks":
             cfg = TaskConfig(timing=args.timing, sigma_in=args.sigma_in)
-            print(draw_corpus(args.out, seed=args.seed, batch_size=args.batch_size, config=cfg))
+            print(draw_corpus(check_out_dir(args.out), seed=args.seed, batch_size=args.batch_size, config=cfg))
             print(f"\nwrote {len(TASK_NAMES)} figures and epochs.md to {args.out}")
         elif args.command == "reproduce":
             from molap.reproduce import reproduce
-            res = reproduce(args.profile, args.out, seeds=args.seeds, device=args.device)
+            res = reproduce(profile_from_args(args), args.out, seeds=args.seeds, device=args.device,
+                            workers=args.workers)
             print({m: round(r["mean_accuracy"], 3) for m, r in res["methods"].items()})
         elif args.command == "baselines":
             from molap.baselines import run_baseline, results_table
-            device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+            prof, device = profile_from_args(args), args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+            check_out_dir(args.out)
             records = {}
             for seed in args.seeds:
                 for m in args.methods:
-                    records[f"{m} seed {seed}"], _ = run_baseline(m, args.profile, seed=seed, out=args.out, device=device)
+                    records[f"{m} seed {seed}"], _ = run_baseline(m, prof, seed=seed, out=args.out, device=device)
             print(results_table(records))
-    except ValueError as e:
+    except (ValueError, FileNotFoundError) as e:
         print(f"molap {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        again = f"run the same command again to resume from {out}" if out else "nothing was saved"
+        print(f"\nmolap {args.command}: interrupted; every finished step is kept: {again}", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -143,5 +144,22 @@ def main(argv=None) -> int:
 # A bad argument is reported in one line, with exit status 2:
 
 # %%
+out = Path(tempfile.mkdtemp())
 test_eq(main(["tasks", "--out", str(out), "--batch-size", "0"]), 2)
 test_eq(main(["tasks", "--out", str(out), "--sigma-in", "-1"]), 2)
+test_eq(main(["tasks", "--out", str(out), "--threads", "0"]), 2)
+(out / "file").write_text("")
+test_eq(main(["reproduce", "--out", str(out / "file")]), 2)
+
+# %% [markdown]
+# Overrides make a new profile, named after what changed, so that its checkpoints never mix with the named profile's:
+
+# %%
+args = _parser().parse_args(["reproduce", "--molap-steps", "500", "--sigma-in", "0.1"])
+prof = profile_from_args(args)
+prof.name, prof.molap.steps, prof.task.sigma_in
+
+# %%
+test_eq(prof.name, "quick-sigma0.1-molap500")
+test_eq(prof.separate, get_profile("quick").separate)
+test_eq(profile_from_args(_parser().parse_args(["reproduce"])), get_profile("quick"))

@@ -8,8 +8,8 @@ def test_wheel_installs_and_runs(tmp_path, root):
                    check=True, capture_output=True)
     wheel, = (tmp_path / "dist").glob("molap-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for mod in ("tasks", "cli", "_modidx", "networks", "training", "primitives", "pretraining", "molap", "baselines",
-                "reproduce"):
+    for mod in ("core", "tasks", "cli", "_modidx", "networks", "training", "primitives", "pretraining", "multitask",
+                "baselines", "reproduce"):
         assert f"molap/{mod}.py" in names
     # the full profile's results and weights ship as package data
     for f in ("results/full.json", "pretrained/modules-cca-full-seed0.pt", "pretrained/modules-v1-full-seed0.pt",
@@ -27,7 +27,7 @@ def test_wheel_installs_and_runs(tmp_path, root):
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import molap, molap.cli; "
             "assert molap.__file__.startswith(sys.argv[1]), molap.__file__; "
             "m, c, meta = molap.load_pretrained('cca'); assert m.J.shape == (256, 256) and c.r == 3; "
-            "from molap.baselines import load_results; assert load_results('full')['profile'] == 'full'; "
+            "from molap.core import load_results; assert load_results('full')['profile'] == 'full'; "
             "sys.exit(molap.cli.main(['tasks', '--out', sys.argv[2]]))")
     subprocess.run([sys.executable, "-c", code, str(site), str(tmp_path / "out")], check=True, capture_output=True,
                    cwd=tmp_path)

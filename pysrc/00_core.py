@@ -1,0 +1,231 @@
+# %% [markdown]
+# # Core
+#
+# > The few helpers every other notebook shares: checking settings, writing files atomically, where shipped data lives, and how many threads torch uses.
+
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/molap-dev/molap/blob/main/nbs/00_core.ipynb)
+
+# %% [markdown]
+# This is the plumbing page: nothing here is about MoLaP itself, and a reader who wants the science can skip to
+# [the task corpus](tasks.html). It exists so that each of these jobs is done once, in one place, the same way for
+# every experiment: a setting is checked with one message style, a result file is never left half-written, and
+# every run chooses its thread count deliberately.
+
+# %%
+#| eval: false
+#| hide
+# %pip install -q "molap @ git+https://github.com/molap-dev/molap"
+
+# %%
+#| default_exp core
+
+# %%
+#| export
+from __future__ import annotations
+import json, math, numbers, os, tempfile
+from pathlib import Path
+import torch
+
+# %%
+#| hide
+from fastcore.test import *
+
+# %% [markdown]
+# ## Checking settings
+#
+# A user's mistake (a batch size of 0, a learning rate of `nan`, a seed given as a NumPy integer) should give one
+# line that says what was wrong and what is allowed, at the moment the setting is made, not a traceback from deep
+# inside a run minutes later. Every dataclass and function of molap validates its numbers with these two helpers.
+
+# %%
+#| export
+def check_int(name: str,         # the setting's name, for the message
+              value,             # the value to check: a Python or NumPy integer (not a bool)
+              minimum: int = 1,  # smallest allowed value
+             ) -> int:
+    "`value` as an `int` if it is an integer ≥ `minimum`, else a `ValueError` naming the setting."
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+# %% [markdown]
+# NumPy integers are accepted (they come out of `np.arange` and friends), booleans are not (`True` is an int in
+# Python, but never a batch size anyone meant):
+
+# %%
+import numpy as np
+
+# %%
+check_int("steps", np.int64(250)), type(check_int("steps", np.int64(250)))
+
+# %%
+test_eq(check_int("seed", 0, minimum=0), 0)
+test_fail(lambda: check_int("batch_size", 0), contains="batch_size must be an integer >= 1, got 0")
+test_fail(lambda: check_int("steps", 2.0), contains="steps must be an integer")
+test_fail(lambda: check_int("steps", True), contains="got True")
+
+
+# %%
+#| export
+def check_float(name: str,                   # the setting's name, for the message
+                value,                       # the value to check
+                minimum: float | None = None,  # smallest allowed value (None: no bound)
+                positive: bool = False,      # require value > 0
+               ) -> float:
+    "`value` as a finite `float` within bounds, else a `ValueError` naming the setting."
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if positive and value <= 0: raise ValueError(f"{name} must be > 0, got {value!r}")
+    if minimum is not None and value < minimum: raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return float(value)
+
+
+# %% [markdown]
+# `nan` and `inf` are refused everywhere a number is checked: a `nan` learning rate would otherwise train quietly
+# into a network of `nan`s.
+
+# %%
+test_eq(check_float("lr", 1e-3, positive=True), 1e-3)
+test_fail(lambda: check_float("lr", float("nan"), positive=True), contains="lr must be a finite number")
+test_fail(lambda: check_float("sigma_in", -0.1, minimum=0), contains="sigma_in must be >= 0")
+test_fail(lambda: check_float("lr", 0, positive=True), contains="lr must be > 0")
+
+
+# %% [markdown]
+# ## Files that are whole or absent
+#
+# Results, checkpoints and figures are written to a temporary file next to their destination and moved into place
+# only once complete (`os.replace` is atomic on one file system), so an interrupted run never leaves a truncated
+# checkpoint that a later run would trust. The file gets the permissions any file the user writes would get
+# (`0o666` minus the umask), not the owner-only mode of `tempfile.mkstemp`.
+
+# %%
+#| export
+def _umask() -> int:
+    mask = os.umask(0); os.umask(mask)
+    return mask
+
+def atomic_write(path,        # final location of the file
+                 write,       # function that writes to a path it is given
+                ) -> Path:
+    "Write a file through `write(tmp_path)` and move it to `path` only once it is complete."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp): os.remove(tmp)
+    return path
+
+
+# %%
+d = Path(tempfile.mkdtemp())
+atomic_write(d / "a.txt", lambda p: Path(p).write_text("whole"))
+(d / "a.txt").read_text(), oct((d / "a.txt").stat().st_mode & 0o777)
+
+# %%
+test_eq(oct((d / "a.txt").stat().st_mode & 0o777), oct(0o666 & ~_umask()))
+def broken(p): open(p, "w").write("half"); raise RuntimeError("interrupted")
+test_fail(lambda: atomic_write(d / "b.txt", broken), contains="interrupted")
+test_eq(sorted(p.name for p in d.iterdir()), ["a.txt"])  # nothing half-written
+
+
+# %% [markdown]
+# An output folder is checked before any work starts, so that a typo in `--out` costs a second, not the run:
+
+# %%
+#| export
+def check_out_dir(path) -> Path:
+    "Create the output folder `path` if needed; a one-line `ValueError` if it is a file or not writable."
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise ValueError(f"output folder {path} is a file; give a folder")
+    try: path.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise ValueError(f"cannot create output folder {path}: {e.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK): raise ValueError(f"output folder {path} is not writable")
+    return path
+
+
+# %%
+check_out_dir(d / "new" / "folder")
+
+# %%
+test_fail(lambda: check_out_dir(d / "a.txt"), contains="is a file")
+assert (d / "new" / "folder").is_dir()
+
+
+# %% [markdown]
+# ## Shipped data
+#
+# Results, trained weights and pre-trained modules of the full profile ship inside the package, in one folder:
+
+# %%
+#| export
+def data_dir() -> Path:
+    "The package data folder (`molap/data`): shipped results, checkpoints and pre-trained modules."
+    from importlib import resources
+    return Path(str(resources.files("molap"))) / "data"
+
+
+# %%
+sorted(p.name for p in data_dir().iterdir())
+
+# %%
+assert (data_dir() / "results").is_dir()
+
+
+# %% [markdown]
+# The numbers of a shipped run are one JSON file per profile, read with `load_results`:
+
+# %%
+#| export
+def load_results(name: str = "full",  # a shipped results file, e.g. "full"
+                ) -> dict:
+    "A results file shipped with the package (`molap/data/results/<name>.json`)."
+    p = data_dir() / "results" / f"{name}.json"
+    if not p.exists():
+        avail = sorted(q.stem for q in p.parent.glob("*.json")) if p.parent.exists() else []
+        raise FileNotFoundError(f"no shipped results named {name!r}; available: {', '.join(avail) or 'none'}")
+    return json.loads(p.read_text())
+
+
+# %%
+load_results("full")["profile"], sorted(load_results("full")["methods"])
+
+# %%
+test_fail(lambda: load_results("huge"), contains="available: full")
+
+
+# %% [markdown]
+# ## Threads
+#
+# The networks here are small (64–256 units), and PyTorch's default of one thread per core works against them: two
+# runs side by side with default threads were measured ≈ 30× slower each than one run alone, while one thread each
+# costs about 5% against two threads for a single run. So every molap command runs one torch thread per process by
+# default (`--threads` to change it), and the package's own parallel work uses processes, one thread each.
+
+# %%
+#| export
+DEFAULT_THREADS = 1  # torch threads per process: small networks gain ≈5% from a second thread, and lose ≈30x when two processes share cores
+
+def set_threads(n: int | None = None,  # torch threads for this process (None: `DEFAULT_THREADS`)
+               ) -> int:
+    "Set torch's intra-op thread count for this process and return it."
+    n = check_int("threads", DEFAULT_THREADS if n is None else n)
+    torch.set_num_threads(n)
+    return n
+
+
+# %%
+before = torch.get_num_threads()
+set_threads(1), torch.get_num_threads()
+
+# %%
+test_eq(torch.get_num_threads(), 1)
+test_fail(lambda: set_threads(0), contains="threads must be an integer >= 1")
+torch.set_num_threads(before)
