@@ -15,10 +15,11 @@ from .tasks import TASK_NAMES, n_inputs, n_outputs
 from .networks import ModularRNN, count_parameters
 from .training import Profile, get_profile, train, evaluate, training_cost, run_record, save_record, FINAL_EVAL_SEED
 from .primitives import CCA, latent_primitives
-from .pretraining import cca_primitives, v1_primitives, pretrain, random_modules
+from .pretraining import Primitives, cca_primitives, v1_primitives, answer_primitives, answer_ccas, pretrain, random_modules
 
 # %% auto #0
-__all__ = ['VARIANTS', 'save_pretrained', 'load_pretrained', 'molap_network', 'module_stage', 'task_stage', 'run_molap']
+__all__ = ['VARIANTS', 'WARM_START', 'save_pretrained', 'load_pretrained', 'warm_start_inputs', 'molap_network', 'method_name',
+           'module_stage', 'task_stage', 'run_molap']
 
 # %% ../nbs/05_molap.ipynb #65e85df3
 def save_pretrained(path, modules: ModularRNN, cca: CCA | None = None, meta: dict | None = None):
@@ -58,10 +59,25 @@ def load_pretrained(name: str = "cca",       # "cca" (MoLaP's modules) or "v1"
     return m, c, json.loads(s["meta"])
 
 # %% ../nbs/05_molap.ipynb #078b7c3e
+@torch.no_grad()
+def warm_start_inputs(net: ModularRNN,      # a frozen-J network (from `molap_network`)
+                      modules: ModularRNN,  # the pre-trained modules it was built on
+                      p: Primitives,        # the primitives they were pre-trained on (with an `input_map`)
+                     ) -> ModularRNN:
+    "Set each task's I_T, b_T to the modules' pre-training input map composed with the primitives' map of that task."
+    if p.input_map is None: raise ValueError(f"the {p.name} primitives have no linear input map to warm-start from")
+    W, b0 = modules.I_T[0].detach(), modules.b_T[0].detach()   # pre-training: drive = W u + b0, u the latent inputs
+    for k, t in enumerate(net.tasks):
+        M, c = p.input_map(t)                                  # u = M x + c for the inputs x of task t
+        net.I_T[k].copy_(W @ M.to(W)); net.b_T[k].copy_(b0 + W @ c.to(W))
+    return net
+
+# %% ../nbs/05_molap.ipynb #fd25e224
 def molap_network(modules: ModularRNN,      # a pre-trained (or random) modular network: its J is reused
                   tasks=TASK_NAMES,         # one set of I_T, b_T, O_T, b_out per task, found by name
                   seed: int = 0,            # initialisation of the task-specific weights
                   train_inputs: bool = True,  # False: only O_T and b_out train (the v1 paper)
+                  warm_start: Primitives | None = None,  # the modules' primitives: I_T, b_T start from them (`warm_start_inputs`)
                  ) -> ModularRNN:
     "A network with the frozen J of `modules` and trainable task-specific weights I_T, O_T for `tasks`."
     net = ModularRNN(n_inputs(), modules.module_sizes, n_outputs(), n_tasks=len(tasks), alpha=modules.alpha,
@@ -69,31 +85,39 @@ def molap_network(modules: ModularRNN,      # a pre-trained (or random) modular 
     with torch.no_grad(): net.J.copy_(modules.J)
     net.freeze_J()
     net.tasks = list(tasks)
+    if warm_start is not None: warm_start_inputs(net, modules, warm_start)
     if not train_inputs:
         net.I_T.requires_grad_(False); net.b_T.requires_grad_(False)
     return net
 
 # %% ../nbs/05_molap.ipynb #c1839c63
-VARIANTS = ("cca", "v1", "random")
+VARIANTS = ("answer", "cca", "v1", "random")
+WARM_START = dict(answer=True, cca=False, v1=True, random=False)  # default of `run_molap(warm_start=None)`
+
+def method_name(variant: str) -> str:
+    "The name a variant's results go under: MoLaP's default is plain `molap`; the literal lag-0 CCA is `molap-lag0`."
+    _check_variant(variant)
+    return {"answer": "molap", "cca": "molap-lag0"}.get(variant, f"molap-{variant}")
 
 def _check_variant(variant):
     if variant not in VARIANTS: raise ValueError(f"unknown variant {variant!r}; variants: {', '.join(VARIANTS)}")
 
-def module_stage(variant: str,           # "cca", "v1" or "random"
+def module_stage(variant: str,           # "answer", "cca", "v1" or "random"
                  profile: Profile,
                  seed: int = 0,          # seeds the CCA samples and the modules
                  checkpoint=None,        # pre-training checkpoint (resumes from it)
                  progress: bool = True,
                  device=None,
-                ) -> tuple:              # (modules, pre-training record or None, CCA or None)
-    "The modules of a variant: primitives (CCA of the corpus, or v1) and pre-training, or untrained modules."
+                ) -> tuple:              # (modules, pre-training record or None, primitives or None)
+    "The modules of a variant: primitives (answer CCA, CCA of the corpus, or v1) and pre-training, or untrained modules."
     _check_variant(variant)
     if variant == "random":
         return random_modules(profile.module_sizes, seed=seed, alpha=profile.alpha).to(device or "cpu"), None, None
-    cca = latent_primitives(profile.cca_trials, seed=seed, config=profile.task) if variant == "cca" else None
-    p = cca_primitives(cca) if cca is not None else v1_primitives()
+    if variant == "answer": p = answer_primitives(profile, seed=seed)
+    elif variant == "cca": p = cca_primitives(latent_primitives(profile.cca_trials, seed=seed, config=profile.task))
+    else: p = v1_primitives()
     pre = pretrain(p, profile, seed=seed, checkpoint=checkpoint, progress=progress, device=device)
-    return pre.model, dict(r2=pre.final_accuracy, **training_cost(pre), history=pre.history), cca
+    return pre.model, dict(r2=pre.final_accuracy, **training_cost(pre), history=pre.history), p
 
 def task_stage(modules: ModularRNN,       # frozen modules
                profile: Profile,
@@ -102,27 +126,40 @@ def task_stage(modules: ModularRNN,       # frozen modules
                checkpoint=None,
                progress: bool = True,
                device=None,
+               warm_start: bool = False,  # start I_T, b_T from the pre-training input map (needs `primitives`)
+               primitives: Primitives | None = None,  # the primitives the modules learned
               ):
     "MoLaP's task stage: a frozen-J network with task-specific I_T, O_T, trained with `profile.molap`."
-    net = molap_network(modules, tasks, seed=seed).to(device or "cpu")
+    if warm_start and primitives is None: raise ValueError("warm_start needs the primitives the modules were pre-trained on")
+    net = molap_network(modules, tasks, seed=seed, warm_start=primitives if warm_start else None).to(device or "cpu")
     return train(net, tasks, replace(profile.molap, seed=seed), profile.task, checkpoint=checkpoint, progress=progress)
 
 # %% ../nbs/05_molap.ipynb #b62404c4
-def run_molap(variant: str = "cca",            # "cca" (MoLaP), "v1" (hand-designed primitives) or "random"
+def _correlations(p: Primitives | None):
+    "Canonical correlations of the primitives' CCA for the record: a list, {task: list}, or None."
+    if p is None or p.stats is None: return None
+    if isinstance(p.stats, dict): return {t: c.corrs.tolist() for t, c in p.stats.items()}
+    return p.stats.corrs.tolist()
+
+def run_molap(variant: str = "answer",            # "answer" (answer-so-far CCA), "cca" (MoLaP, lag 0), "v1" or "random"
               profile: Profile | str = "quick",  # a `Profile` or its name
               seed: int = 0,                   # seeds the CCA samples, the modules and the task stage
               out=None,                        # folder for checkpoints and records (resumes from it)
               progress: bool = True,
               device=None,
+              warm_start: bool | None = None,  # start I_T, b_T from the pre-training input map (None: `WARM_START`)
              ) -> tuple:                       # (record, trained MoLaP network, modules)
     "Primitives → pre-training → frozen-J multi-task learning; returns a record with accuracy, cost and curves."
     _check_variant(variant)
     prof = get_profile(profile)
+    warm = WARM_START[variant] if warm_start is None else bool(warm_start)
+    if warm and variant == "random": raise ValueError("random modules have no pre-training input map to warm-start from")
     ck = lambda stage: None if out is None else Path(out) / f"{stage}-{variant}-{prof.name}-seed{seed}.ckpt"
-    modules, pre_record, cca = module_stage(variant, prof, seed, ck("pretrain"), progress, device)
-    res = task_stage(modules, prof, seed, checkpoint=ck("molap"), progress=progress, device=device)
-    method = "molap" if variant == "cca" else f"molap-{variant}"
+    modules, pre_record, p = module_stage(variant, prof, seed, ck("pretrain"), progress, device)
+    res = task_stage(modules, prof, seed, checkpoint=ck("molap"), progress=progress, device=device,
+                     warm_start=warm, primitives=p)
+    method = method_name(variant)
     record = run_record(res, prof, method=method, variant=variant, seed=seed, module_sizes=list(prof.module_sizes),
-                        pretraining=pre_record, cca_correlations=None if cca is None else cca.corrs.tolist())
+                        warm_start=warm, pretraining=pre_record, cca_correlations=_correlations(p))
     if out is not None: save_record(out, f"molap-{variant}-{prof.name}-seed{seed}", record)
     return record, res.model, modules

@@ -379,7 +379,7 @@ def plot_J(model:ModularRNN, # the network to show
     J, mask = model.J.detach().float().cpu(), model.plasticity.cpu().numpy()
     fig, axs = plt.subplots(1, 2, figsize=figsize, constrained_layout=True)
     v = J.abs().quantile(0.99).item()
-    im = axs[0].imshow(J.numpy(), cmap="RdBu_r", vmin=-v, vmax=v)
+    im = axs[0].imshow(J.numpy(), cmap=plt.get_cmap("RdBu_r", 11), vmin=-v, vmax=v, interpolation="nearest")  # 11 flat levels: a light figure
     fig.colorbar(im, ax=axs[0], shrink=0.8)
     axs[1].imshow(mask, cmap="Greys", vmin=0, vmax=1.5)
     for ax, title in zip(axs, ("recurrent weights J", "plasticity mask (trained = dark)")):

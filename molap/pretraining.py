@@ -8,14 +8,16 @@ Docs: https://molap-dev.github.io/molap/pretraining.html.md"""
 from __future__ import annotations
 from dataclasses import dataclass, replace
 import torch
-from .tasks import TASK_NAMES, TaskConfig, Batch, make_batch, task_index
+from .tasks import TASK_NAMES, TaskConfig, Batch, make_batch, task_index, angular_distance
 from .networks import ModularRNN
 from .training import TrainConfig, Profile, get_profile, train, plot_history, forward_tasks, EVAL_SEED
-from .primitives import CCA, latent_primitives, split_dimensions
+from .primitives import CCA, cca, latent_primitives, split_dimensions
 
 # %% auto #0
-__all__ = ['Primitives', 'cca_primitives', 'held_stimuli', 'v1_primitives', 'io_masks', 'pretraining_network', 'latent_batch',
-           'module_r2', 'pretrain', 'plot_module_outputs', 'random_modules']
+__all__ = ['ANSWER_COPIES', 'Primitives', 'cca_primitives', 'held_stimuli', 'v1_primitives', 'io_masks', 'pretraining_network',
+           'latent_batch', 'module_r2', 'pretrain', 'plot_module_outputs', 'random_modules', 'fixation_target',
+           'answer_so_far', 'answer_targets', 'decision_weights', 'decision_strength', 'block_cca', 'answer_samples',
+           'answer_ccas', 'answer_primitives']
 
 # %% ../nbs/04_pretraining.ipynb #2ab9b554
 @dataclass
@@ -25,6 +27,8 @@ class Primitives:
     latent: object        # function Batch -> (inputs [T, B, p], targets [T, B, q])
     in_groups: list       # slice of the p latent inputs read by module i
     out_groups: list      # slice of the q latent targets produced by module i
+    input_map: object = None  # task -> (M [p, 5], c [p]): latent inputs = M x + c of the 5 paper inputs (None: not linear)
+    stats: object = None  # the corpus statistics behind them (a `CCA`, or {task: CCA}), for the records
 
     @property
     def n_in(self) -> int: return self.in_groups[-1].stop
@@ -34,7 +38,11 @@ class Primitives:
 def cca_primitives(c: CCA, n_modules: int = 3) -> Primitives:
     "MoLaP's latent primitives: module i turns U[:, split i] into V[:, split i]."
     groups = split_dimensions(c.r, n_modules)
-    return Primitives("cca", c.project, groups, groups)
+    imap = None
+    if c.lags == 0 and c.A.shape[0] == 5:  # lag 0 on the 5 paper inputs: U = (x − μ_x)A is linear in x
+        M = c.A.T.float()
+        imap = lambda task: (M, -M @ c.mu_x.float())
+    return Primitives("cca", c.project, groups, groups, imap, c)
 
 # %% ../nbs/04_pretraining.ipynb #22df02da
 def held_stimuli(batch: Batch) -> torch.Tensor:
@@ -56,7 +64,7 @@ def v1_primitives() -> Primitives:
         fix = (torch.arange(T, device=b.inputs.device)[:, None] < b.go).to(b.inputs)[:, :, None]
         return b.inputs[:, :, :5], torch.cat([fix, held_stimuli(b)], 2)
     groups = [slice(0, 1), slice(1, 3), slice(3, 5)]
-    return Primitives("v1", latent, groups, groups)
+    return Primitives("v1", latent, groups, groups, lambda task: (torch.eye(5), torch.zeros(5)))
 
 # %% ../nbs/04_pretraining.ipynb #7cfc6605
 def io_masks(model: ModularRNN, p: Primitives) -> tuple:
@@ -112,12 +120,13 @@ def pretrain(p: Primitives,                 # primitives to learn
              checkpoint=None,               # path to resume from / save to
              progress: bool = True,
              device=None,
+             config: TrainConfig | None = None,  # overrides `profile.pretrain` (steps, batch, lr) when given
              **kw,                          # to `pretraining_network`
             ):
     "Pre-train the modules of a modular network on primitives `p`; returns the `TrainResult`."
     prof = get_profile(profile)
     model = pretraining_network(p, prof.module_sizes, seed=seed, alpha=prof.alpha, **kw).to(device or "cpu")
-    return train(model, TASK_NAMES, replace(prof.pretrain, seed=seed), prof.task, checkpoint=checkpoint,
+    return train(model, TASK_NAMES, replace(config or prof.pretrain, seed=seed), prof.task, checkpoint=checkpoint,
                  progress=progress, transform=lambda b: latent_batch(b, p),
                  evaluate_fn=lambda m: module_r2(m, p, task_config=prof.task))
 
@@ -144,3 +153,118 @@ def plot_module_outputs(model: ModularRNN, p: Primitives, tasks=("DelayPro", "Me
 def random_modules(module_sizes=(86, 85, 85), seed: int = 0, n_in: int = 3, n_out: int = 3, **kw) -> ModularRNN:
     "Untrained modules (the initial J of a pre-training network), for the ablations."
     return ModularRNN(n_in, tuple(module_sizes), n_out, n_tasks=1, plastic="modules", seed=seed, **kw)
+
+# %% ../nbs/04_pretraining.ipynb #ff18782b
+def fixation_target(b: Batch) -> torch.Tensor:
+    "[T, B]: the paper's fixation target, 1 before the go cue and 0 after."
+    return (torch.arange(b.inputs.shape[0], device=b.inputs.device)[:, None] < b.go).to(b.inputs)
+
+def answer_so_far(b: Batch) -> torch.Tensor:
+    "[T, B, 2]: (sin, cos) of the answer the trial's rule gives to the stimuli shown so far (0 before the first)."
+    T = b.inputs.shape[0]
+    t = torch.arange(T, device=b.inputs.device)[:, None]   # [T, 1] step index
+    phi, s1 = b.direction, b.stimuli[0]                     # the trial's answer; its first stimulus
+    if len(b.stimuli) == 1: ang = phi[None].expand(T, -1)   # one stimulus: the answer is known from its onset
+    else:
+        s2 = b.stimuli[1]
+        chosen = torch.minimum(angular_distance(phi, s1.theta), angular_distance(phi, s2.theta))
+        delta = torch.where(chosen < 1e-4, 0., torch.pi)     # the rule's offset (π: an Anti task)
+        ang = torch.where(t >= s2.on, phi[None], (s1.theta + delta)[None])
+    a = torch.stack([torch.sin(ang), torch.cos(ang)], -1) * (t >= s1.on)[:, :, None]
+    return a * (t < b.length)[:, :, None]
+
+def answer_targets(b: Batch,               # a batch of the corpus
+                   weights: dict | None = None,  # {task: modality weights} from `decision_weights`: scale by strength
+                  ) -> torch.Tensor:
+    "[T, B, 3]: Y = [fixation target, answer so far (sin, cos)], scaled by the chosen stimulus's strength if `weights`."
+    a = answer_so_far(b)
+    if weights is not None: a = a * decision_strength(b, weights)[:, :, None]
+    return torch.cat([fixation_target(b)[:, :, None], a], 2)
+
+# %% ../nbs/04_pretraining.ipynb #d8ca54ba
+def decision_weights(trials: int = 256,        # trials per task to fit on
+                     seed: int = 0,            # seeds the trials
+                     config: TaskConfig | None = None,
+                     tasks=TASK_NAMES,
+                    ) -> dict:
+    "{task: (w1, w2)}: the modality weights under which the stronger w·s stimulus is the answer (decision tasks)."
+    out = {}
+    for task in tasks:
+        b = make_batch(task, trials, seed=seed * 100 + task_index(task), config=config)
+        if len(b.stimuli) < 2: continue  # one stimulus: nothing to compare
+        s1, s2 = b.stimuli[0].strength.cpu(), b.stimuli[1].strength.cpu()
+        first = angular_distance(b.direction, b.stimuli[0].theta).cpu() < 1e-4
+        score = lambda k: (((s1 @ torch.tensor([k / 10, 1 - k / 10]) > s2 @ torch.tensor([k / 10, 1 - k / 10]))
+                            == first).float().mean().item(), -abs(k / 10 - 0.5))  # ties: the most balanced
+        k = max(range(11), key=score)
+        out[task] = (k / 10, 1 - k / 10)
+    return out
+
+def decision_strength(b: Batch, weights: dict) -> torch.Tensor:
+    "[T, B]: the decision variable of the stimulus chosen so far, Σ w·s / Σ w over the modalities it appears in (1 if none)."
+    T = b.inputs.shape[0]
+    if b.task not in weights: return b.inputs.new_ones(T, b.inputs.shape[1])
+    t = torch.arange(T, device=b.inputs.device)[:, None]
+    w = torch.tensor(weights[b.task], device=b.inputs.device, dtype=b.inputs.dtype)
+    value = lambda s: (s @ w) / ((s != 0).to(w) @ w).clamp(min=1e-6)
+    v1, v2 = value(b.stimuli[0].strength), value(b.stimuli[1].strength)
+    return torch.where(t >= b.stimuli[1].on, torch.maximum(v1, v2)[None], v1[None])
+
+# %% ../nbs/04_pretraining.ipynb #48072a5f
+def block_cca(X: torch.Tensor,   # inputs [n, p]
+              Y: torch.Tensor,   # answer targets [n, 3]: fixation, sin, cos
+             ) -> CCA:
+    "CCA per target block, stacked: fixation (1 pair) and the response plane (2 pairs); B is block-diagonal."
+    cf, ca = cca(X, Y[:, :1]), cca(X, Y[:, 1:3])
+    B = torch.zeros(3, 3, dtype=X.dtype); B[:1, :1] = cf.B; B[1:, 1:] = ca.B
+    return CCA(torch.cat([cf.A, ca.A], 1), B, X.mean(0), Y.mean(0), torch.cat([cf.corrs, ca.corrs]))
+
+def answer_samples(task: str,                 # one task of the corpus
+                   trials: int = 64,          # trials drawn (in batches of `batch_size`)
+                   seed: int = 0,             # same seed, same samples
+                   config: TaskConfig | None = None,  # corpus settings
+                   batch_size: int = 32,      # trials per drawn batch
+                   weights: dict | None = None,  # decision weights: answers that carry strength
+                  ) -> tuple:
+    "(X [n, 5], Y [n, 3]) in float64: the 5 paper inputs and the answer targets on the loss-counted steps of `task`."
+    g = torch.Generator().manual_seed(seed * 100 + task_index(task))
+    X, Y = [], []
+    for s in torch.randint(0, 2**62, (max(1, trials // batch_size),), generator=g).tolist():
+        b = make_batch(task, batch_size, seed=s, config=config)
+        keep = b.mask[:, :, 1] > 0
+        X.append(b.inputs[:, :, :5][keep].double()); Y.append(answer_targets(b, weights)[keep].double())
+    return torch.cat(X), torch.cat(Y)
+
+def answer_ccas(trials: int = 64,              # trials per task
+                seed: int = 0,                 # seeds the samples
+                config: TaskConfig | None = None,  # corpus settings
+                tasks=TASK_NAMES,              # the tasks to fit
+                weights: dict | None = None,   # decision weights: answers that carry strength
+               ) -> dict:
+    "{task: block CCA of its inputs against its answer targets}."
+    return {t: block_cca(*answer_samples(t, trials, seed, config, weights=weights)) for t in tasks}
+
+# %% ../nbs/04_pretraining.ipynb #dfdd5f72
+ANSWER_COPIES = (0, 1, 2, 1, 2)  # latent channel k is canonical pair ANSWER_COPIES[k]: M1 pair 1, M2 and M3 pairs 2-3
+
+def answer_primitives(ccas: dict | Profile | str = "quick",  # {task: block CCA}, or a profile to fit them from
+                      seed: int = 0,                         # seeds the CCA samples (with a profile)
+                      strength: bool = True,                 # answers carry the decision variable (with a profile)
+                      weights: dict | None = None,           # decision weights the given `ccas` were fitted with
+                     ) -> Primitives:
+    "The answer primitives: per task, module i turns U_T = (x − μ_x,T)A_T into V_T = (Y − μ_y,T)B_T (pairs of `ANSWER_COPIES`)."
+    if not isinstance(ccas, dict):
+        prof = get_profile(ccas)
+        weights = decision_weights(seed=seed, config=prof.task) if strength else None
+        ccas = answer_ccas(prof.cca_trials, seed, prof.task, weights=weights)
+    D = torch.zeros(3, len(ANSWER_COPIES)); D[list(ANSWER_COPIES), range(len(ANSWER_COPIES))] = 1
+    def latent(b: Batch):
+        c = ccas[b.task]
+        U = ((b.inputs[:, :, :5].double() - c.mu_x) @ c.A).to(b.inputs)
+        V = ((answer_targets(b, weights).double() - c.mu_y) @ c.B).to(b.inputs)
+        return U[..., list(ANSWER_COPIES)], V[..., list(ANSWER_COPIES)]
+    def input_map(task):
+        M = (ccas[task].A.float() @ D).T                 # [5 latent, 5 inputs]
+        return M, -M @ ccas[task].mu_x.float()
+    groups = [slice(0, 1), slice(1, 3), slice(3, 5)]
+    return Primitives("answer", latent, groups, groups, input_map, ccas)

@@ -17,14 +17,14 @@ from .training import Profile, get_profile, plot_history
 from .primitives import latent_primitives, plot_correlations
 from .pretraining import random_modules
 from .baselines import BASELINES, baseline_model, run_baseline, trials_per_step, results_table
-from .multitask import VARIANTS, run_molap, molap_network
+from .multitask import VARIANTS, method_name, run_molap, molap_network
 
 # %% auto #0
 __all__ = ['METHOD_ORDER', 'CHANCE', 'COST_KEYS', 'SHIPPED', 'compact_history', 'summarise', 'plot_accuracy', 'plot_learning',
            'plot_cost', 'report_markdown', 'reproduce', 'load_network']
 
 # %% ../nbs/10_reproduce.ipynb #323470c7
-METHOD_ORDER = ("molap", "molap-v1", "molap-random", "separate", "joint")
+METHOD_ORDER = tuple(method_name(v) for v in VARIANTS) + BASELINES  # MoLaP (default), its variants, the baselines
 CHANCE = 0.1  # fraction correct of a random direction under the 18° criterion: 2·18°/360°
 COST_KEYS = ("total_parameters", "trained_parameters_per_task", "parameter_updates", "optimizer_steps")
 
@@ -46,6 +46,7 @@ def summarise(records: list) -> dict:
                trials_per_step=trials_per_step(records[0]),
                train_seconds=statistics.fmean(r["train_seconds"] for r in records),
                **{k: records[0][k] for k in COST_KEYS})
+    if "module_sizes" in records[0]: out["module_sizes"] = records[0]["module_sizes"]
     if records[0].get("pretraining"):
         pre = [r["pretraining"] for r in records]
         out["pretraining"] = dict(parameter_updates=pre[0]["parameter_updates"],
@@ -95,7 +96,7 @@ def _shipped_means() -> dict | None:
     "Accuracy per task of the shipped full profile for MoLaP and separate networks (None if not shipped)."
     try: F = load_results("full")["methods"]
     except FileNotFoundError: return None
-    return {m: F[m]["accuracy"] for m in ("molap", "separate")}
+    return {m: F[m]["accuracy"] for m in ("molap-lag0", "separate")}
 
 def report_markdown(results: dict, figures: dict) -> str:
     "report.md: the accuracy and cost tables, and the figures."
@@ -116,11 +117,11 @@ def report_markdown(results: dict, figures: dict) -> str:
     shipped = _shipped_means()
     sd = (lambda m, t: f" ± {R[m]['accuracy_sd'][t]:.3f}") if len(results["seeds"]) > 1 else (lambda m, t: "")
     extra = results["profile"] != "full" and shipped is not None
-    head = methods + (["shipped full: molap / separate"] if extra else [])
+    head = methods + (["shipped full: molap-lag0 / separate"] if extra else [])
     lines += ["## Accuracy", "", "| task | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
     for t in TASK_NAMES:
         cells = [f"{R[m]['accuracy'][t]:.3f}{sd(m, t)}" for m in methods]
-        if extra: cells.append(f"{shipped['molap'][t]:.3f} / {shipped['separate'][t]:.3f}")
+        if extra: cells.append(f"{shipped['molap-lag0'][t]:.3f} / {shipped['separate'][t]:.3f}")
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
     lines.append("| **mean** | " + " | ".join(f"**{R[m]['mean_accuracy']:.3f}**" for m in methods)
                  + (" | " if extra else "") + " |")
@@ -210,21 +211,23 @@ def reproduce(profile: Profile | str = "quick",  # a `Profile` or its name ("qui
     return results
 
 # %% ../nbs/10_reproduce.ipynb #76e8d7cc
-SHIPPED = METHOD_ORDER  # the trained networks of the full profile, by method name
+SHIPPED = ("molap-lag0", "molap-v1", "molap-random", "separate", "joint")  # trained networks of the full profile
 
-def load_network(method: str,               # one of `SHIPPED`: "molap", "molap-v1", "molap-random", "separate", "joint"
+def load_network(method: str,               # one of `SHIPPED`: "molap-lag0", "molap-v1", "molap-random", "separate", "joint"
                  profile: Profile | str = "full",
                  seed: int = 0,
                 ) -> tuple:                 # (trained model, the TaskConfig it reads)
     "A trained network shipped with the package, and the corpus settings to evaluate it with."
     if method not in SHIPPED: raise ValueError(f"unknown method {method!r}; shipped: {', '.join(SHIPPED)}")
     prof = get_profile(profile)
-    name = "molap-cca" if method == "molap" else method
+    name = "molap-cca" if method == "molap-lag0" else method  # the lag-0 CCA modules' file name
     path = data_dir() / "checkpoints" / f"{name}-{prof.name}-seed{seed}.pt"
     if not path.exists(): raise FileNotFoundError(f"no shipped {method} network for profile {prof.name!r}, seed {seed}")
     try: state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e: raise ValueError(f"cannot read {path}: {type(e).__name__} (corrupt or truncated?)") from None
     if method in BASELINES: model, task_config = baseline_model(method, prof, seed)
-    else: model, task_config = molap_network(random_modules(prof.module_sizes, alpha=prof.alpha)), prof.task
+    else:  # the module sizes the run had (recorded with its results), else the profile's
+        sizes = load_results(prof.name)["methods"].get(method, {}).get("module_sizes") or prof.module_sizes
+        model, task_config = molap_network(random_modules(tuple(sizes), alpha=prof.alpha)), prof.task
     model.load_state_dict(state)
     return model, task_config

@@ -14,22 +14,25 @@ import torch
 from .core import check_int, check_float, atomic_write
 
 # %% auto #0
-__all__ = ['TASK_NAMES', 'EPOCHS', 'GRACE_MS', 'task_index', 'TaskConfig', 'task_family', 'epoch_ranges', 'make_generator',
-           'draw_epochs', 'Stimulus', 'n_inputs', 'n_outputs', 'Batch', 'make_batch', 'plot_trial', 'epoch_table',
-           'draw_corpus', 'decode_direction', 'angular_distance', 'correct', 'accuracy', 'rotate_response',
-           'masked_mse', 'check_batch']
+__all__ = ['TASK_NAMES', 'USER_TASKS', 'EPOCHS', 'GRACE_MS', 'task_index', 'TaskConfig', 'task_family', 'epoch_ranges',
+           'make_generator', 'draw_epochs', 'Stimulus', 'n_inputs', 'n_outputs', 'Batch', 'make_batch', 'plot_trial',
+           'epoch_table', 'draw_corpus', 'decode_direction', 'angular_distance', 'correct', 'accuracy',
+           'rotate_response', 'masked_mse', 'check_batch', 'register_task', 'mem_pro_long']
 
 # %% ../nbs/00_tasks.ipynb #331b918d
 TASK_NAMES = ("DelayPro", "DelayAnti", "MemPro", "MemAnti", "MemDm1", "MemDm2",
               "ContextMemDm1", "ContextMemDm2", "MultiMem")
 
 # %% ../nbs/00_tasks.ipynb #095b7a47
-def task_index(task: str, # a name from `TASK_NAMES`
-              ) -> int: # its position, 0 for T1 ... 8 for T9
-    "Position of `task` in `TASK_NAMES`, with a clear error for an unknown name."
-    if task not in TASK_NAMES:
-        raise ValueError(f"unknown task {task!r}; the corpus has {', '.join(TASK_NAMES)}")
-    return TASK_NAMES.index(task)
+USER_TASKS = {}  # tasks added with `register_task`: name -> maker(batch_size, seed, config, device) -> Batch
+
+def task_index(task: str, # a name from `TASK_NAMES` or one added with `register_task`
+              ) -> int: # its position: 0 for T1 ... 8 for T9, then the added tasks in order
+    "Position of `task` in the corpus, with a clear error for an unknown name."
+    if task in TASK_NAMES: return TASK_NAMES.index(task)
+    if task in USER_TASKS: return len(TASK_NAMES) + list(USER_TASKS).index(task)
+    known = ", ".join(TASK_NAMES + tuple(USER_TASKS))
+    raise ValueError(f"unknown task {task!r}; the corpus has {known} (add your own with register_task)")
 
 # %% ../nbs/00_tasks.ipynb #b92c19f3
 @dataclass(frozen=True)
@@ -283,6 +286,7 @@ def make_batch(task: str,                     # a name from `TASK_NAMES`
     config = config or TaskConfig()
     idx = task_index(task)
     batch_size = check_int("batch_size", batch_size)
+    if task in USER_TASKS: return _user_batch(task, batch_size, seed, config, device)
     g, n = make_generator(seed, device), batch_size
     ep = draw_epochs(task, n, g, config, device)
     stimuli, phi = _TASKS[task](g, n, ep, config, device)
@@ -448,3 +452,32 @@ def check_batch(batch: Batch) -> None:
     for name, (a, b) in batch.epochs.items(): assert (b > a).all(), f"empty epoch {name}"
     assert (length - go > grace).all(), "response shorter than the grace period"
     if cfg.timing == "batch": assert length.unique().numel() == 1, "batch timing must give one length"
+
+# %% ../nbs/00_tasks.ipynb #5799c9c6
+def register_task(name: str,   # the new task's name (not one of the corpus)
+                  make,        # (batch_size, seed, config, device) -> Batch with `task == name`
+                 ) -> str:
+    "Add a task to the corpus under `name`; returns the name."
+    if not isinstance(name, str) or not name: raise ValueError(f"a task name must be a non-empty string, got {name!r}")
+    if name in TASK_NAMES or name in USER_TASKS: raise ValueError(f"task {name!r} exists already")
+    if not callable(make): raise ValueError(f"make must be a function (batch_size, seed, config, device) -> Batch")
+    USER_TASKS[name] = make
+    return name
+
+def _user_batch(task, batch_size, seed, config, device) -> Batch:
+    "A batch of an added task, checked against the corpus's conventions."
+    if config.rule_inputs: raise ValueError(f"rule inputs cover the nine tasks of the paper, not {task!r}")
+    b = USER_TASKS[task](batch_size, seed, config, device)
+    if not isinstance(b, Batch) or b.task != task:
+        raise ValueError(f"the maker of {task!r} must return a Batch with task={task!r}")
+    if b.inputs.shape[1:] != (batch_size, n_inputs(config)) or b.targets.shape[1:] != (batch_size, n_outputs(config)):
+        raise ValueError(f"the maker of {task!r} returned inputs {list(b.inputs.shape)} and targets "
+                         f"{list(b.targets.shape)}; need [T, {batch_size}, {n_inputs(config)}] and [T, {batch_size}, {n_outputs(config)}]")
+    check_batch(b)
+    return b
+
+# %% ../nbs/00_tasks.ipynb #83c1a517
+def mem_pro_long(batch_size, seed=None, config=None, device=None) -> Batch:
+    "MemPro with a delay of 1600–3000 ms (the corpus's longest is 1600 ms)."
+    config = replace(config or TaskConfig(), durations={"delay": (1600, 3000)})
+    return replace(make_batch("MemPro", batch_size, seed=seed, config=config, device=device), task="MemProLong")

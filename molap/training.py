@@ -343,13 +343,17 @@ def training_cost(result: TrainResult) -> dict:
 # %% ../nbs/02_training.ipynb #b5d216e7
 FINAL_EVAL_SEED = 2 * 10**9  # the final evaluation's batches: a seed range no training or evaluation run draws from
 
-def split_units(n: int,             # total units
-                parts: int = 3,     # number of modules
+def split_units(n: int,                # total units
+                shares=(1, 1, 1),      # relative size of each module
                ) -> tuple:
-    "`n` units split into `parts` modules as evenly as possible, the first ones larger: 256 → (86, 85, 85)."
-    check_int("n_rec", n); check_int("n_modules", parts)
-    if n < parts: raise ValueError(f"cannot split {n} units into {parts} modules")
-    return tuple(n // parts + (i < n % parts) for i in range(parts))
+    "`n` units split in proportion to `shares`, leftover units to the first modules: 256, (1, 1, 1) → (86, 85, 85)."
+    check_int("n_rec", n)
+    shares = [check_float("module share", w, positive=True) for w in shares]
+    if n < len(shares): raise ValueError(f"cannot split {n} units into {len(shares)} modules")
+    base = [max(1, int(n * w / sum(shares))) for w in shares]
+    extra = n - sum(base)
+    if extra < 0: raise ValueError(f"cannot split {n} units in the proportions {tuple(shares)}")
+    return tuple(b + (i < extra) for i, b in enumerate(base))
 
 @dataclass(frozen=True)
 class Profile:
@@ -357,7 +361,7 @@ class Profile:
     name: str                                   # a label, recorded in every results file
     task: TaskConfig = TaskConfig()             # the corpus (σ_in, dt, τ; the networks' α = dt/τ)
     n_rec: int = 256                            # units of every network (MoLaP: all modules together)
-    n_modules: int = 3                          # MoLaP's modules M1..M3
+    module_split: tuple = (1, 3, 3)             # relative sizes of MoLaP's modules M1..M3 (they share n_rec)
     cca_trials: int = 256                       # trials per task for the corpus statistics (CCA)
     pretrain: TrainConfig = TrainConfig(steps=800, batch_size=32, schedule="together", eval_every=100,
                                         checkpoint_every=100)
@@ -371,13 +375,13 @@ class Profile:
     eval_seed: int = FINAL_EVAL_SEED
 
     def __post_init__(self):
-        split_units(self.n_rec, self.n_modules); check_int("cca_trials", self.cca_trials)
+        split_units(self.n_rec, self.module_split); check_int("cca_trials", self.cca_trials)
         check_int("eval_trials", self.eval_trials); check_int("eval_seed", self.eval_seed, minimum=0)
 
     @property
     def alpha(self) -> float: return self.task.alpha
     @property
-    def module_sizes(self) -> tuple: return split_units(self.n_rec, self.n_modules)
+    def module_sizes(self) -> tuple: return split_units(self.n_rec, self.module_split)
 
     def to_dict(self) -> dict:
         "The whole profile as plain JSON-able values (what a results file records)."
@@ -386,8 +390,8 @@ class Profile:
 # %% ../nbs/02_training.ipynb #cdd0cfa0
 PROFILES = {
     "quick": Profile("quick", n_rec=64, cca_trials=64,
-                     pretrain=TrainConfig(steps=150, batch_size=8, schedule="together", eval_every=50,
-                                          checkpoint_every=50),
+                     pretrain=TrainConfig(steps=600, batch_size=8, lr=3e-3, schedule="together", eval_every=100,
+                                          checkpoint_every=100),
                      molap=TrainConfig(steps=250, batch_size=16, schedule="together", eval_every=50,
                                        eval_trials=128, checkpoint_every=50),
                      separate=TrainConfig(steps=250, batch_size=32, schedule="together", eval_every=50,

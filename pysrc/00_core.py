@@ -31,6 +31,7 @@ import torch
 #| hide
 from fastcore.test import *
 
+
 # %% [markdown]
 # ## Checking settings
 #
@@ -59,6 +60,10 @@ import numpy as np
 
 # %%
 check_int("steps", np.int64(250)), type(check_int("steps", np.int64(250)))
+
+# %% [markdown]
+# The checks: a seed may be 0 (it has `minimum=0`), a batch size may not; a float that happens to be whole is still not
+# an integer, so `steps=2.0` is refused rather than silently truncated.
 
 # %%
 test_eq(check_int("seed", 0, minimum=0), 0)
@@ -129,6 +134,10 @@ d = Path(tempfile.mkdtemp())
 atomic_write(d / "a.txt", lambda p: Path(p).write_text("whole"))
 (d / "a.txt").read_text(), oct((d / "a.txt").stat().st_mode & 0o777)
 
+# %% [markdown]
+# The file has the user's usual permissions, and a writer that fails halfway leaves nothing behind, neither the
+# destination nor the temporary file:
+
 # %%
 test_eq(oct((d / "a.txt").stat().st_mode & 0o777), oct(0o666 & ~_umask()))
 def broken(p): open(p, "w").write("half"); raise RuntimeError("interrupted")
@@ -154,6 +163,9 @@ def check_out_dir(path) -> Path:
 # %%
 check_out_dir(d / "new" / "folder")
 
+# %% [markdown]
+# A path that is an existing file is refused with a message that says so; a missing folder is simply created.
+
 # %%
 test_fail(lambda: check_out_dir(d / "a.txt"), contains="is a file")
 assert (d / "new" / "folder").is_dir()
@@ -174,6 +186,10 @@ def data_dir() -> Path:
 
 # %%
 sorted(p.name for p in data_dir().iterdir())
+
+# %% [markdown]
+# The folder is found through `importlib.resources`, so it is the same whether molap runs from a clone, an editable
+# install or a wheel installed in Colab.
 
 # %%
 assert (data_dir() / "results").is_dir()
@@ -200,7 +216,6 @@ load_results("full")["profile"], sorted(load_results("full")["methods"])
 # %%
 test_fail(lambda: load_results("huge"), contains="available: full")
 
-
 # %% [markdown]
 # ## Threads
 #
@@ -220,6 +235,9 @@ def set_threads(n: int | None = None,  # torch threads for this process (None: `
     torch.set_num_threads(n)
     return n
 
+
+# %% [markdown]
+# Setting the thread count is one call; a count below 1 is a user's mistake and gets the usual one-line error.
 
 # %%
 before = torch.get_num_threads()

@@ -92,6 +92,9 @@ def get_activation(name:str, # "relu", "tanh" or "softplus"
 # %%
 get_activation("softplus")(torch.tensor([-2., 0., 2.]))
 
+# %% [markdown]
+# ReLU clips at zero, and a name that is not one of the three is refused with the list of what is allowed:
+
 # %%
 test_eq(get_activation("relu")(torch.tensor([-1., 2.])), torch.tensor([0., 2.]))
 test_fail(lambda: get_activation("sigmoid"), contains="allowed: relu, tanh, softplus")
@@ -128,6 +131,10 @@ def recurrent_noise(shape:tuple, # [T, B, n] (or [T, N, B, n])
 # %%
 eta = recurrent_noise((150, 64, 256), 0.05, generator=torch.Generator().manual_seed(0))
 eta.std()
+
+# %% [markdown]
+# Three checks: the standard deviation is σ_rec·√(2/α) ≈ 0.158; the same generator seed gives the same noise; and
+# without a generator each call draws fresh noise (from the OS, not from torch's global state).
 
 # %%
 test_close(eta.std(), 0.05 * math.sqrt(2 / 0.2), eps=1e-3)
@@ -412,6 +419,9 @@ def random_orthogonal(n:int, # size of the square matrix
 Q = random_orthogonal(4, 0.5, torch.Generator().manual_seed(0))
 Q @ Q.T
 
+# %% [markdown]
+# Q·Qᵀ = gain²·I, and every singular value equals the gain, also for a batch of matrices:
+
 # %%
 test_close(Q @ Q.T, 0.25 * torch.eye(4), eps=1e-6)
 test_close(torch.linalg.svdvals(random_orthogonal(5, 2.0, batch=(3,))), torch.full((3, 5), 2.0), eps=1e-5)
@@ -646,6 +656,9 @@ def block_mask(module_sizes:tuple, # units per module
 # %%
 block_mask((2, 1)).int()
 
+# %% [markdown]
+# Two modules of 2 and 1 units: the mask is the two diagonal blocks. A module of 0 units is a mistake:
+
 # %%
 test_eq(block_mask((2, 1)), torch.tensor([[1, 1, 0], [1, 1, 0], [0, 0, 1]]).bool())
 test_fail(lambda: block_mask((86, 0, 85)), contains="positive ints")
@@ -766,7 +779,7 @@ def plot_J(model:ModularRNN, # the network to show
     J, mask = model.J.detach().float().cpu(), model.plasticity.cpu().numpy()
     fig, axs = plt.subplots(1, 2, figsize=figsize, constrained_layout=True)
     v = J.abs().quantile(0.99).item()
-    im = axs[0].imshow(J.numpy(), cmap="RdBu_r", vmin=-v, vmax=v)
+    im = axs[0].imshow(J.numpy(), cmap=plt.get_cmap("RdBu_r", 11), vmin=-v, vmax=v, interpolation="nearest")  # 11 flat levels: a light figure
     fig.colorbar(im, ax=axs[0], shrink=0.8)
     axs[1].imshow(mask, cmap="Greys", vmin=0, vmax=1.5)
     for ax, title in zip(axs, ("recurrent weights J", "plasticity mask (trained = dark)")):
@@ -784,6 +797,10 @@ plot_J(mod);
 
 # %%
 mod
+
+# %% [markdown]
+# The shapes follow the paper's notation: one J of 256 × 256, and per task an I_T of 256 × 5 and an O_T of 3 × 256.
+# Only the diagonal blocks are plastic by default, and each module starts as 0.5 × a random orthogonal matrix:
 
 # %%
 test_eq(mod.J.shape, (256, 256)); test_eq(mod.I_T.shape, (9, 256, 5)); test_eq(mod.O_T.shape, (9, 3, 256))
@@ -879,6 +896,10 @@ counts = {"LeakyRNN": count_parameters(LeakyRNN(5, 256, 3, seed=0)),
           "ModularRNN, all": count_parameters(ModularRNN(5, seed=0), trainable_only=False)}
 counts
 
+# %% [markdown]
+# The counts, written out: W_in, W_rec, b, W_out, b_out for one network; nine sets of I_T, b_T, O_T, b_out when J is
+# frozen; and the frozen off-diagonal blocks are the difference between all parameters and the plastic ones.
+
 # %%
 test_eq(counts["LeakyRNN"], 256 * 5 + 256 * 256 + 256 + 3 * 256 + 3)
 test_eq(counts["ModularRNN, MoLaP stage (J frozen)"], 9 * (256 * 5 + 256 + 3 * 256 + 3))
@@ -963,7 +984,7 @@ with torch.no_grad():
     _, h_mod = mod(xm, task, generator=torch.Generator(device).manual_seed(2), return_hidden=True)
 fig, axs = plt.subplots(1, 2, figsize=(9, 3), sharey=True, constrained_layout=True)
 for ax, hh, title in zip(axs, (h_mod, h_les), ("intact", "M2 silenced")):
-    ax.imshow(hh[:, 0].T.cpu().numpy(), aspect="auto", cmap="viridis")
+    ax.imshow(hh[:, 0].T.cpu().numpy(), aspect="auto", cmap=plt.get_cmap("viridis", 12), interpolation="nearest")
     ax.set(title=title, xlabel="time step", ylabel="unit")
     for s in mod.module_slices[1:]: ax.axhline(s.start - 0.5, color="w", lw=0.6)
 
@@ -1020,6 +1041,10 @@ test_fail(lambda: perturb_weights(small, (0, 1), 0.1), contains="only in a Modul
 test_fail(lambda: perturb_weights(mod, (0, 3), 0.1), contains="i, j in 0 … 2")
 test_eq(perturb_weights(mod, [2, 2], 0.1).J.ne(mod.J).sum().item(), 85 * 85)
 test_fail(lambda: perturb_weights(mod, "bias", 0.1), contains="'rec', 'in', 'out'")
+
+# %% [markdown]
+# `scale_noise` returns a copy with σ_rec multiplied; a network without noise stays without noise, and a negative
+# factor is refused:
 
 # %%
 noisier = scale_noise(mod, recurrent=3.0)

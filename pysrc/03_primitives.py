@@ -63,8 +63,10 @@ from molap.tasks import TASK_NAMES, TaskConfig, Batch, make_batch, task_index, n
 #| hide
 import matplotlib.pyplot as plt
 from IPython.display import Markdown
-from nbdev.showdoc import show_doc
 from fastcore.test import *
+try: from nbdev.showdoc import show_doc  # the docs build has nbdev; a plain install (e.g. Colab) prints the docstring
+except ImportError: show_doc = lambda f, **kw: print(f"{f.__qualname__}: {f.__doc__}")
+plt.rcParams["figure.dpi"] = 72  # light notebooks: figures at screen resolution
 
 
 # %% [markdown]
@@ -142,6 +144,9 @@ def feature_names(config: TaskConfig | None = None, # corpus settings (default: 
 # %%
 x = torch.arange(1., 5.)[:, None, None]  # one channel, four steps: 1 2 3 4
 lagged(x, 2)[:, 0], feature_names(channels=(0, 1), lags=1)
+
+# %% [markdown]
+# Each row holds x(t), x(t−1), x(t−2), with zeros before the trial began; with no lags the input comes back as it is:
 
 # %%
 test_eq(lagged(x, 2)[:, 0], torch.tensor([[1., 0, 0], [2, 1, 0], [3, 2, 1], [4, 3, 2]]))
@@ -718,6 +723,9 @@ def split_dimensions(r: int,            # number of canonical pairs
 
 # %%
 split_dimensions(3), split_dimensions(8)
+
+# %% [markdown]
+# Three pairs give one per module; eight give 3 + 3 + 2 (the earlier modules take the remainder); one module takes all:
 
 # %%
 test_eq(split_dimensions(3), [slice(0, 1), slice(1, 2), slice(2, 3)])

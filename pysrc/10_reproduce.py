@@ -38,7 +38,7 @@ from molap.training import Profile, get_profile, plot_history
 from molap.primitives import latent_primitives, plot_correlations
 from molap.pretraining import random_modules
 from molap.baselines import BASELINES, baseline_model, run_baseline, trials_per_step, results_table
-from molap.multitask import VARIANTS, run_molap, molap_network
+from molap.multitask import VARIANTS, method_name, run_molap, molap_network
 
 # %%
 #| hide
@@ -61,7 +61,7 @@ device
 
 # %%
 #| export
-METHOD_ORDER = ("molap", "molap-v1", "molap-random", "separate", "joint")
+METHOD_ORDER = tuple(method_name(v) for v in VARIANTS) + BASELINES  # MoLaP (default), its variants, the baselines
 CHANCE = 0.1  # fraction correct of a random direction under the 18° criterion: 2·18°/360°
 COST_KEYS = ("total_parameters", "trained_parameters_per_task", "parameter_updates", "optimizer_steps")
 
@@ -83,6 +83,7 @@ def summarise(records: list) -> dict:
                trials_per_step=trials_per_step(records[0]),
                train_seconds=statistics.fmean(r["train_seconds"] for r in records),
                **{k: records[0][k] for k in COST_KEYS})
+    if "module_sizes" in records[0]: out["module_sizes"] = records[0]["module_sizes"]
     if records[0].get("pretraining"):
         pre = [r["pretraining"] for r in records]
         out["pretraining"] = dict(parameter_updates=pre[0]["parameter_updates"],
@@ -142,7 +143,7 @@ def _shipped_means() -> dict | None:
     "Accuracy per task of the shipped full profile for MoLaP and separate networks (None if not shipped)."
     try: F = load_results("full")["methods"]
     except FileNotFoundError: return None
-    return {m: F[m]["accuracy"] for m in ("molap", "separate")}
+    return {m: F[m]["accuracy"] for m in ("molap-lag0", "separate")}
 
 def report_markdown(results: dict, figures: dict) -> str:
     "report.md: the accuracy and cost tables, and the figures."
@@ -163,11 +164,11 @@ def report_markdown(results: dict, figures: dict) -> str:
     shipped = _shipped_means()
     sd = (lambda m, t: f" ± {R[m]['accuracy_sd'][t]:.3f}") if len(results["seeds"]) > 1 else (lambda m, t: "")
     extra = results["profile"] != "full" and shipped is not None
-    head = methods + (["shipped full: molap / separate"] if extra else [])
+    head = methods + (["shipped full: molap-lag0 / separate"] if extra else [])
     lines += ["## Accuracy", "", "| task | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
     for t in TASK_NAMES:
         cells = [f"{R[m]['accuracy'][t]:.3f}{sd(m, t)}" for m in methods]
-        if extra: cells.append(f"{shipped['molap'][t]:.3f} / {shipped['separate'][t]:.3f}")
+        if extra: cells.append(f"{shipped['molap-lag0'][t]:.3f} / {shipped['separate'][t]:.3f}")
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
     lines.append("| **mean** | " + " | ".join(f"**{R[m]['mean_accuracy']:.3f}**" for m in methods)
                  + (" | " if extra else "") + " |")
@@ -270,8 +271,15 @@ out = Path(tempfile.mkdtemp())
 results = reproduce("quick", out, progress=False, device=device, workers=2)
 {m: round(r["mean_accuracy"], 3) for m, r in results["methods"].items()}
 
+# %% [markdown]
+# The report opens with what a reader needs to trust the numbers (the versions, the seeds, chance, the paper's claim,
+# and a warning when the profile is too small to show it), then the tables:
+
 # %%
 print((out / "report.md").read_text()[:1500])
+
+# %% [markdown]
+# Every method is in the results with every task and its cost, and every file the report links to exists:
 
 # %%
 test_eq(set(results["methods"]), set(METHOD_ORDER))
@@ -334,22 +342,24 @@ if not torch.cuda.is_available():
 
 # %%
 #| export
-SHIPPED = METHOD_ORDER  # the trained networks of the full profile, by method name
+SHIPPED = ("molap-lag0", "molap-v1", "molap-random", "separate", "joint")  # trained networks of the full profile
 
-def load_network(method: str,               # one of `SHIPPED`: "molap", "molap-v1", "molap-random", "separate", "joint"
+def load_network(method: str,               # one of `SHIPPED`: "molap-lag0", "molap-v1", "molap-random", "separate", "joint"
                  profile: Profile | str = "full",
                  seed: int = 0,
                 ) -> tuple:                 # (trained model, the TaskConfig it reads)
     "A trained network shipped with the package, and the corpus settings to evaluate it with."
     if method not in SHIPPED: raise ValueError(f"unknown method {method!r}; shipped: {', '.join(SHIPPED)}")
     prof = get_profile(profile)
-    name = "molap-cca" if method == "molap" else method
+    name = "molap-cca" if method == "molap-lag0" else method  # the lag-0 CCA modules' file name
     path = data_dir() / "checkpoints" / f"{name}-{prof.name}-seed{seed}.pt"
     if not path.exists(): raise FileNotFoundError(f"no shipped {method} network for profile {prof.name!r}, seed {seed}")
     try: state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e: raise ValueError(f"cannot read {path}: {type(e).__name__} (corrupt or truncated?)") from None
     if method in BASELINES: model, task_config = baseline_model(method, prof, seed)
-    else: model, task_config = molap_network(random_modules(prof.module_sizes, alpha=prof.alpha)), prof.task
+    else:  # the module sizes the run had (recorded with its results), else the profile's
+        sizes = load_results(prof.name)["methods"].get(method, {}).get("module_sizes") or prof.module_sizes
+        model, task_config = molap_network(random_modules(tuple(sizes), alpha=prof.alpha)), prof.task
     model.load_state_dict(state)
     return model, task_config
 
@@ -365,7 +375,7 @@ def mean_accuracy(method, n_trials=64):
 {m: mean_accuracy(m) for m in ("joint", "molap-v1")}
 
 # %%
-test_fail(lambda: load_network("dni"), contains="shipped: molap, molap-v1")
+test_fail(lambda: load_network("dni"), contains="shipped: molap-lag0, molap-v1")
 jn, jc = load_network("joint")
 test_eq(jc.rule_inputs, True)
 
@@ -377,13 +387,20 @@ test_eq(jc.rule_inputs, True)
 
 # %%
 full = load_results("full")
-Markdown(results_table({m: full["methods"][m] for m in METHOD_ORDER}))
+Markdown(results_table({m: full["methods"][m] for m in METHOD_ORDER if m in full["methods"]}))
 
 # %%
 plot_accuracy(full);
 
+# %% [markdown]
+# The learning curves, against trials seen per task (so that a step of the joint network, one task, and a step of the
+# separate networks, all nine, compare fairly):
+
 # %%
 plot_learning(full);
+
+# %% [markdown]
+# And the cost, on a log scale: parameters trained per task, and parameter updates (parameters × steps):
 
 # %%
 plot_cost(full);
@@ -420,13 +437,13 @@ Markdown("\n".join(verdict(m) for m in METHOD_ORDER if m in full["methods"]))
 A = {m: full["methods"][m]["accuracy"] for m in full["methods"]}
 memory = [t for t in TASK_NAMES if not t.startswith("Delay")]
 mean = lambda m, ts: sum(A[m][t] for t in ts) / len(ts)
-share = full["methods"]["molap"]["trained_parameters_per_task"] / full["methods"]["separate"]["trained_parameters_per_task"]
-Markdown(f"On the seven memory tasks the mean fraction correct is {mean('molap', memory):.2f} for MoLaP with CCA modules, "
+share = full["methods"]["molap-lag0"]["trained_parameters_per_task"] / full["methods"]["separate"]["trained_parameters_per_task"]
+Markdown(f"On the seven memory tasks the mean fraction correct is {mean('molap-lag0', memory):.2f} for MoLaP with lag-0 CCA modules, "
          f"{mean('molap-random', memory):.2f} with random modules, {mean('molap-v1', memory):.2f} with v1 modules, "
          f"{mean('joint', memory):.2f} for the joint network and {mean('separate', memory):.2f} for separate networks; "
          f"every MoLaP variant trains {share:.1%} of a separate network's parameters per task.")
 
 # %%
-assert all(A[m][t] > 0.95 for m in ("molap", "molap-v1", "molap-random") for t in ("DelayPro", "DelayAnti"))
-assert mean("molap", memory) < 0.5 and mean("molap-v1", memory) > mean("molap", memory) + 0.2
+assert all(A[m][t] > 0.95 for m in ("molap-lag0", "molap-v1", "molap-random") for t in ("DelayPro", "DelayAnti"))
+assert mean("molap-lag0", memory) < 0.5 and mean("molap-v1", memory) > mean("molap-lag0", memory) + 0.2
 assert share < 0.1

@@ -11,7 +11,7 @@
 # laptop CPU; figures, `report.md` and `results.json` in `molap-results/`):
 #
 # ```sh
-# pip install torch==2.13.0 -e . && molap reproduce --profile quick --out molap-results
+# pip install torch==2.13.0 -e . && molap reproduce --profile quick --out molap-results --workers 2
 # ```
 #
 # Install the development tools (and neurogym, the benchmarks' speed peer) and run the whole test suite: the notebooks,
@@ -21,12 +21,29 @@
 # pip install torch==2.13.0 -e ".[dev,bench]" && python -m pytest -n 2
 # ```
 #
-# `torch==2.13.0` pins the CPU build used by our CI; any `torch>=2.1` works (in Colab the preinstalled one is used).
+# `torch==2.13.0` is the version our CI uses (a CPU build lies on its disk). Elsewhere pip may pull a CUDA build of
+# several GB for it: if you have no GPU, first install the CPU build with
+# `pip install torch --index-url https://download.pytorch.org/whl/cpu`, and if torch ≥ 2.1 is already installed (as in
+# Colab), leave the pin out (`pip install -e .`). `--workers 2` runs independent trainings in two processes of one
+# torch thread each; two molap runs side by side on one machine stay fast because every molap process uses one torch
+# thread unless told otherwise (`--threads`).
+#
+# ## Use it in your own work
+#
+# ```sh
+# pip install "molap @ git+https://github.com/molap-dev/molap"   # `pip install molap` once it is on PyPI
+# ```
+#
+# ```python
+# from molap.tasks import make_batch                 # the nine tasks, vectorised in torch
+# from molap.multitask import load_pretrained, molap_network
+# from molap.reproduce import load_network            # every trained network of the full profile
+# ```
 
 # %%
 #| eval: false
 #| hide
-# %pip install -q molap
+# %pip install -q "molap @ git+https://github.com/molap-dev/molap"
 
 # %% [markdown]
 # ## What MoLaP is
@@ -68,32 +85,38 @@ accuracy(batch.targets, batch)
 # correct decisions per task, 512 fresh trials each, and the parameters each method trains per task:
 
 # %%
-from molap.baselines import load_results, results_table
+from molap.core import load_results
+from molap.baselines import results_table
 from molap.reproduce import METHOD_ORDER
 from IPython.display import Markdown
 
 # %%
 full = load_results("full")
-Markdown(results_table({m: full["methods"][m] for m in METHOD_ORDER}))
+Markdown(results_table({m: full["methods"][m] for m in METHOD_ORDER if m in full["methods"]}))
 
 # %% [markdown]
 # `molap` is MoLaP as we reconstruct it (CCA primitives); `molap-v1` uses the hand-designed primitives of the paper's
-# first version; `molap-random` uses untrained modules. The [MoLaP notebook](molap.html) compares these numbers with
+# first version; `molap-random` uses untrained modules. The [reproduction](reproduce.html) compares these numbers with
 # the paper's and says where they disagree.
+#
+# **The central result does not reproduce yet.** With our first reconstruction of the latent primitives (lag-0 CCA)
+# MoLaP is no better than untrained modules on the tasks that need memory; the separate networks fall short of 0.95 on
+# the decision tasks. The work to close this gap is open and tracked in the notebooks.
 
 # %% [markdown]
 # ## The lessons
 #
 # | notebook | what it builds |
 # |---|---|
+# | [Core](core.html) | plumbing: checks of settings, atomic files, shipped data, threads |
 # | [The task corpus](tasks.html) | the nine tasks T1–T9, their inputs, targets, loss mask, score and loss |
 # | [Recurrent networks](networks.html) | leaky RNNs, modular networks with a block-structured J, perturbations, a fast BPTT |
 # | [Training](training.html) | the trainer: schedules, evaluation, exact resume, cost accounting |
 # | [Latent primitives](primitives.html) | CCA of the corpus: the latent variables the modules learn |
 # | [Pre-training the modules](pretraining.html) | modules trained on CCA or hand-designed (v1) primitives |
-# | [MoLaP](molap.html) | multi-task learning on frozen modules, and the shipped pre-trained modules |
+# | [MoLaP](molap.html) | multi-task learning on frozen modules, step by step, and the shipped pre-trained modules |
 # | [Baselines](baselines.html) | separate networks and a jointly trained network |
-# | [Reproducing the paper](reproduce.html) | the whole comparison in one call: `molap reproduce` |
+# | [Reproducing the paper](reproduce.html) | the whole comparison in one call (`molap reproduce`), every shipped network, the full profile's results |
 # | [The `molap` command](cli.html) | the command line |
 #
 # Each notebook opens in Colab from the badge under its title.

@@ -14,3 +14,9 @@ def test_bench_rnn_step_smoke(root):
     r = subprocess.run([sys.executable, "benchmarks/bench_rnn_step.py", "--quick"], cwd=root, capture_output=True,
                        text=True, check=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert "bare/fast" in r.stdout and "bare/naive" in r.stdout
+
+
+def test_bench_separate_smoke(root):
+    r = subprocess.run([sys.executable, "benchmarks/bench_separate.py", "--quick"], cwd=root, capture_output=True,
+                       text=True, check=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert "speed-up sequential/batched" in r.stdout

@@ -36,7 +36,7 @@ def test_molap_reproduce_quick_end_to_end(tmp_path, root):
     assert r.returncode == 0, r.stderr[-2000:]
     res = json.loads((tmp_path / "results.json").read_text())
     assert res["profile"] == "quick" and res["seeds"] == [0]
-    for m in ("molap", "separate", "joint", "molap-v1", "molap-random"):
+    for m in ("molap", "molap-lag0", "separate", "joint", "molap-v1", "molap-random"):
         entry = res["methods"][m]
         assert set(entry["accuracy"]) == set(TASK_NAMES)
         for k in ("trained_parameters_per_task", "total_parameters", "parameter_updates", "train_seconds"):

@@ -9,9 +9,10 @@ Ships results.json (as `molap/data/results/full.json`), the pre-trained modules 
 import json, shutil, sys
 from pathlib import Path
 import torch
-from molap.training import atomic_write
-from molap.molap import save_pretrained, MOLAP_PROFILES
-from molap.pretraining import PRETRAIN_PROFILES, cca_primitives, v1_primitives, pretraining_network
+from molap.core import atomic_write
+from molap.training import get_profile
+from molap.multitask import save_pretrained
+from molap.pretraining import cca_primitives, v1_primitives, pretraining_network
 from molap.primitives import latent_primitives
 
 DATA = Path(__file__).resolve().parents[1] / "molap" / "data"
@@ -23,17 +24,18 @@ def main(src):
     profile = results["profile"]
     (DATA / "results").mkdir(parents=True, exist_ok=True)
     shutil.copy(src / "results.json", DATA / "results" / f"{profile}.json")
-    sizes = PRETRAIN_PROFILES[profile]["module_sizes"]
+    prof = get_profile(profile)
+    sizes = prof.module_sizes
     for seed in results["seeds"]:
         for name in ("cca", "v1"):
-            cca = latent_primitives(MOLAP_PROFILES[profile]["cca_trials"], seed=seed) if name == "cca" else None
+            cca = latent_primitives(prof.cca_trials, seed=seed, config=prof.task) if name == "cca" else None
             p = cca_primitives(cca) if cca is not None else v1_primitives()
             net = pretraining_network(p, sizes, seed=seed)
             state = torch.load(src / "runs" / f"pretrain-{name}-{profile}-seed{seed}.ckpt", weights_only=True)
             net.load_state_dict(state["model"])
             save_pretrained(DATA / "pretrained" / f"modules-{name}-{profile}-seed{seed}.pt", net, cca,
                             meta=dict(profile=profile, seed=seed, primitives=name, r2=results["methods"][
-                                "molap" if name == "cca" else "molap-v1"]["pretraining"]["r2"]))
+                                "molap-lag0" if name == "cca" else "molap-v1"]["pretraining"]["r2"]))
         for f, dst in [(f"separate-{profile}-seed{seed}", "separate"), (f"joint-{profile}-seed{seed}", "joint"),
                        *[(f"molap-{v}-{profile}-seed{seed}", f"molap-{v}") for v in ("cca", "v1", "random")]]:
             state = torch.load(src / "runs" / f"{f}.ckpt", weights_only=True)["model"]
