@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['DEFAULT_THREADS', 'check_int', 'check_float', 'atomic_write', 'check_out_dir', 'data_dir', 'load_results',
-           'set_threads']
+__all__ = ['DEFAULT_THREADS', 'check_int', 'check_float', 'atomic_write', 'check_out_dir', 'check_device', 'data_dir',
+           'load_results', 'set_threads']
 
 # %% ../nbs/00_core.ipynb #67795644
 def check_int(name: str,         # the setting's name, for the message
@@ -67,6 +67,18 @@ def check_out_dir(path) -> Path:
     except OSError as e: raise ValueError(f"cannot create output folder {path}: {e.strerror}") from None
     if not os.access(path, os.W_OK | os.X_OK): raise ValueError(f"output folder {path} is not writable")
     return path
+
+# %% ../nbs/00_core.ipynb #50544e7f
+def check_device(device=None,  # "cpu", "cuda", "cuda:1", a torch.device, or None (cuda if available, else cpu)
+                ) -> str:
+    "The device to run on, as a string; a one-line `ValueError` if it does not exist here."
+    if device is None: return "cuda" if torch.cuda.is_available() else "cpu"
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError): raise ValueError(f"unknown device {device!r}; use cpu or cuda") from None
+    if d.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} asked for, but this torch has no CUDA device; use --device cpu")
+    if d.type not in ("cpu", "cuda"): raise ValueError(f"device {str(device)!r} is not supported; use cpu or cuda")
+    return str(d)
 
 # %% ../nbs/00_core.ipynb #8502a483
 def data_dir() -> Path:

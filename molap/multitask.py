@@ -10,7 +10,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 import torch
-from .core import atomic_write, data_dir
+from .core import atomic_write, data_dir, load_results
 from .tasks import TASK_NAMES, n_inputs, n_outputs
 from .networks import ModularRNN, count_parameters
 from .training import Profile, get_profile, train, evaluate, training_cost, run_record, save_record, FINAL_EVAL_SEED
@@ -19,7 +19,7 @@ from .pretraining import Primitives, cca_primitives, v1_primitives, answer_primi
 
 # %% auto #0
 __all__ = ['VARIANTS', 'WARM_START', 'save_pretrained', 'load_pretrained', 'warm_start_inputs', 'molap_network', 'method_name',
-           'module_stage', 'task_stage', 'run_molap']
+           'module_stage', 'task_stage', 'run_molap', 'ablation_table']
 
 # %% ../nbs/05_molap.ipynb #65e85df3
 def save_pretrained(path, modules: ModularRNN, cca: CCA | None = None, meta: dict | None = None):
@@ -163,3 +163,19 @@ def run_molap(variant: str = "answer",            # "answer" (answer-so-far CCA)
                         warm_start=warm, pretraining=pre_record, cca_correlations=_correlations(p))
     if out is not None: save_record(out, f"molap-{variant}-{prof.name}-seed{seed}", record)
     return record, res.model, modules
+
+# %% ../nbs/05_molap.ipynb #9aaaecc6
+def ablation_table(ablation: dict) -> str:
+    "Markdown table of an ablation file: construction × start, mean ± sd over seeds, Pro/Anti minimum, module R²."
+    import statistics as st
+    rows = ["| modules | start | mean ± sd | Pro/Anti worst seed | decision tasks | R² M1 / M2 / M3 |", "|---|---|---|---|---|---|"]
+    keys = sorted({(r["variant"], r["warm_start"]) for r in ablation["rows"]}, key=lambda k: (VARIANTS.index(k[0]), not k[1]))
+    for v, warm in keys:
+        rs = [r for r in ablation["rows"] if (r["variant"], r["warm_start"]) == (v, warm)]
+        means = [r["mean"] for r in rs]
+        worst = min(min(r["accuracy"][t] for t in TASK_NAMES[:4]) for r in rs)
+        dec = st.fmean(st.fmean(r["accuracy"][t] for t in TASK_NAMES[4:]) for r in rs)
+        r2 = " / ".join(f"{st.fmean(r['r2'][m] for r in rs):.2f}" for m in ("M1", "M2", "M3"))
+        rows.append(f"| {method_name(v)} | {'warm' if warm else 'cold'} | {st.fmean(means):.3f} ± {st.pstdev(means):.3f} "
+                    f"| {worst:.2f} | {dec:.3f} | {r2} |")
+    return "\n".join(rows)

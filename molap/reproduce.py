@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 import torch
 import molap
-from .core import atomic_write, check_int, check_out_dir, data_dir, load_results, set_threads
+from .core import atomic_write, check_device, check_int, check_out_dir, data_dir, load_results, set_threads
 from .tasks import TASK_NAMES, TaskConfig, draw_corpus
 from .training import Profile, get_profile, plot_history
 from .primitives import latent_primitives, plot_correlations
@@ -20,8 +20,8 @@ from .baselines import BASELINES, baseline_model, run_baseline, trials_per_step,
 from .multitask import VARIANTS, method_name, run_molap, molap_network
 
 # %% auto #0
-__all__ = ['METHOD_ORDER', 'CHANCE', 'COST_KEYS', 'SHIPPED', 'compact_history', 'summarise', 'plot_accuracy', 'plot_learning',
-           'plot_cost', 'report_markdown', 'reproduce', 'load_network']
+__all__ = ['METHOD_ORDER', 'CHANCE', 'COST_KEYS', 'compact_history', 'summarise', 'plot_accuracy', 'plot_learning', 'plot_cost',
+           'claims', 'report_markdown', 'reproduce', 'network_file', 'load_network']
 
 # %% ../nbs/10_reproduce.ipynb #323470c7
 METHOD_ORDER = tuple(method_name(v) for v in VARIANTS) + BASELINES  # MoLaP (default), its variants, the baselines
@@ -52,7 +52,8 @@ def summarise(records: list) -> dict:
         out["pretraining"] = dict(parameter_updates=pre[0]["parameter_updates"],
                                   trained_parameters=pre[0]["trained_parameters"],
                                   train_seconds=statistics.fmean(p["train_seconds"] for p in pre),
-                                  r2={m: statistics.fmean(p["r2"][m] for p in pre) for m in pre[0]["r2"]})
+                                  r2={m: statistics.fmean(p["r2"][m] for p in pre) for m in pre[0]["r2"]},
+                                  r2_per_seed={m: [p["r2"][m] for p in pre] for m in pre[0]["r2"]})
     return out
 
 # %% ../nbs/10_reproduce.ipynb #713f49dc
@@ -98,6 +99,25 @@ def _shipped_means() -> dict | None:
     except FileNotFoundError: return None
     return {m: F[m]["accuracy"] for m in ("molap-lag0", "separate")}
 
+def claims(results: dict, target: float = 0.95) -> list:
+    "The paper's first claim checked on `results`, as Markdown bullets written from the numbers."
+    R, out = results["methods"], []
+    if "molap" not in R or "separate" not in R: return ["- (MoLaP or the separate networks did not run)"]
+    m, sep = R["molap"], R["separate"]
+    ok = lambda r: [t for t in TASK_NAMES if r["accuracy"][t] >= target]
+    share = m["trained_parameters_per_task"] / sep["trained_parameters_per_task"]
+    n = len(results["seeds"])
+    out.append(f"- **All nine tasks learned well (≥ {target}):** MoLaP on {len(ok(m))} of 9"
+               + (f" ({', '.join(ok(m))})" if ok(m) else "") + f", separate networks on {len(ok(sep))} of 9"
+               + f" (mean over {n} seed{'s' * (n > 1)}). " + ("The claim holds here." if len(ok(m)) == 9 else
+               "The claim does not hold at this profile."))
+    out.append(f"- **Far fewer trained parameters:** MoLaP trains {m['trained_parameters_per_task']:,} parameters per "
+               f"task, {share:.1%} of a separate network's {sep['trained_parameters_per_task']:,}.")
+    if "molap-random" in R:
+        out.append(f"- **Pre-training matters:** mean fraction correct {m['mean_accuracy']:.3f} on pre-trained "
+                   f"modules against {R['molap-random']['mean_accuracy']:.3f} on untrained ones (same frozen-J stage).")
+    return out
+
 def report_markdown(results: dict, figures: dict) -> str:
     "report.md: the accuracy and cost tables, and the figures."
     methods = [m for m in METHOD_ORDER if m in results["methods"]]
@@ -125,6 +145,7 @@ def report_markdown(results: dict, figures: dict) -> str:
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
     lines.append("| **mean** | " + " | ".join(f"**{R[m]['mean_accuracy']:.3f}**" for m in methods)
                  + (" | " if extra else "") + " |")
+    lines += ["", "## The paper's claims at this profile", ""] + claims(results)
     lines += ["", "## Cost", "", "| | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
     for k in ("total_parameters", "trained_parameters_per_task", "optimizer_steps", "parameter_updates", "train_seconds"):
         fmt = (lambda v: f"{v:,.0f}") if k != "parameter_updates" else (lambda v: f"{v:.3g}")
@@ -132,9 +153,11 @@ def report_markdown(results: dict, figures: dict) -> str:
     pre = {m: R[m]["pretraining"] for m in methods if R[m].get("pretraining")}
     if pre:
         lines += ["", "Pre-training of the modules (a one-off cost shared by all tasks):", "",
-                  "| | parameter updates | seconds | R² per module |", "|---|---|---|---|"]
+                  "| | parameter updates | seconds | R² per module (per seed) |", "|---|---|---|---|"]
         for m, p in pre.items():
-            r2 = ", ".join(f"{k} {v:.2f}" for k, v in p["r2"].items())
+            per_seed = p.get("r2_per_seed") if len(results["seeds"]) > 1 else None
+            r2 = ", ".join(f"{k} {v:.2f}" + (f" ({' / '.join(f'{x:.2f}' for x in per_seed[k])})" if per_seed else "")
+                           for k, v in p["r2"].items())
             lines.append(f"| {m} | {p['parameter_updates']:.3g} | {p['train_seconds']:.0f} | {r2} |")
         lines += ["", "An R² near 0 means the module learned only the mean of its latent target (nothing that varies "
                   "from trial to trial); a module's R² says how well it learned its primitive, not how useful it is."]
@@ -169,9 +192,7 @@ def reproduce(profile: Profile | str = "quick",  # a `Profile` or its name ("qui
     seeds = [check_int("seed", s, minimum=0) for s in seeds]
     if not seeds: raise ValueError("give at least one seed")
     workers = check_int("workers", workers)
-    device = str(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but this torch has no CUDA device; use --device cpu")
+    device = check_device(device)
     out = check_out_dir(out); runs, figs = out / "runs", out / "figures"
     say = print if progress else (lambda *a, **k: None)
     say(f"[1/4] corpus figures -> {figs / 'tasks'}")
@@ -211,18 +232,23 @@ def reproduce(profile: Profile | str = "quick",  # a `Profile` or its name ("qui
     return results
 
 # %% ../nbs/10_reproduce.ipynb #76e8d7cc
-SHIPPED = ("molap-lag0", "molap-v1", "molap-random", "separate", "joint")  # trained networks of the full profile
+def network_file(method: str, profile: str, seed: int) -> Path:
+    "Where the trained network of `method` ships: MoLaP's runs are named by variant (`molap` -> molap-answer-...)."
+    variant = {method_name(v): v for v in VARIANTS}.get(method)
+    return data_dir() / "checkpoints" / f"{'molap-' + variant if variant else method}-{profile}-seed{seed}.pt"
 
-def load_network(method: str,               # one of `SHIPPED`: "molap-lag0", "molap-v1", "molap-random", "separate", "joint"
+def load_network(method: str,               # a method of `METHOD_ORDER`, e.g. "molap", "molap-lag0", "separate", "joint"
                  profile: Profile | str = "full",
                  seed: int = 0,
                 ) -> tuple:                 # (trained model, the TaskConfig it reads)
     "A trained network shipped with the package, and the corpus settings to evaluate it with."
-    if method not in SHIPPED: raise ValueError(f"unknown method {method!r}; shipped: {', '.join(SHIPPED)}")
+    if method not in METHOD_ORDER: raise ValueError(f"unknown method {method!r}; methods: {', '.join(METHOD_ORDER)}")
     prof = get_profile(profile)
-    name = "molap-cca" if method == "molap-lag0" else method  # the lag-0 CCA modules' file name
-    path = data_dir() / "checkpoints" / f"{name}-{prof.name}-seed{seed}.pt"
-    if not path.exists(): raise FileNotFoundError(f"no shipped {method} network for profile {prof.name!r}, seed {seed}")
+    path = network_file(method, prof.name, seed)
+    if not path.exists():
+        have = [m for m in METHOD_ORDER if network_file(m, prof.name, seed).exists()]
+        raise FileNotFoundError(f"no shipped {method} network for profile {prof.name!r}, seed {seed}; "
+                                f"shipped: {', '.join(have) or 'none'}")
     try: state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e: raise ValueError(f"cannot read {path}: {type(e).__name__} (corrupt or truncated?)") from None
     if method in BASELINES: model, task_config = baseline_model(method, prof, seed)

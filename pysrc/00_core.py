@@ -172,6 +172,31 @@ assert (d / "new" / "folder").is_dir()
 
 
 # %% [markdown]
+# A device is checked the same way: asking for CUDA on a machine without it fails at once, not after minutes of work.
+
+# %%
+#| export
+def check_device(device=None,  # "cpu", "cuda", "cuda:1", a torch.device, or None (cuda if available, else cpu)
+                ) -> str:
+    "The device to run on, as a string; a one-line `ValueError` if it does not exist here."
+    if device is None: return "cuda" if torch.cuda.is_available() else "cpu"
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError): raise ValueError(f"unknown device {device!r}; use cpu or cuda") from None
+    if d.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} asked for, but this torch has no CUDA device; use --device cpu")
+    if d.type not in ("cpu", "cuda"): raise ValueError(f"device {str(device)!r} is not supported; use cpu or cuda")
+    return str(d)
+
+
+# %%
+check_device(), check_device("cpu")
+
+# %%
+test_fail(lambda: check_device("gpu"), contains="unknown device 'gpu'")
+if not torch.cuda.is_available(): test_fail(lambda: check_device("cuda"), contains="has no CUDA device")
+
+
+# %% [markdown]
 # ## Shipped data
 #
 # Results, trained weights and pre-trained modules of the full profile ship inside the package, in one folder:

@@ -39,6 +39,7 @@ from molap.core import check_int, check_float, atomic_write
 # %%
 #| hide
 import matplotlib.pyplot as plt
+from IPython.display import Markdown
 from fastcore.test import *
 plt.rcParams["figure.dpi"] = 72  # light notebooks: figures at screen resolution
 
@@ -708,7 +709,7 @@ import tempfile as _tf
 # %%
 out = Path(_tf.mkdtemp())
 table = draw_corpus(out, seed=0)
-print(table)
+Markdown(table)
 
 # %%
 test_eq(sorted(p.name for p in out.iterdir()), sorted([f"{t}.png" for t in TASK_NAMES] + ["epochs.md"]))

@@ -1051,4 +1051,4 @@ noisier = scale_noise(mod, recurrent=3.0)
 test_close(noisier.sigma_rec, 0.15); test_eq(mod.sigma_rec, 0.05)
 test_same(scale_noise(small, 2.0)(xq), small(xq))  # σ_rec = 0 stays 0
 test_fail(lambda: scale_noise(mod, -1), contains=">= 0")
-noisier.sigma_rec
+round(noisier.sigma_rec, 6)

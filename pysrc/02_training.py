@@ -182,8 +182,9 @@ class TrainConfig:
         if self.optimizer not in ("adam", "sgd"): raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
         if self.schedule not in ("interleaved", "together"):
             raise ValueError(f"schedule must be 'interleaved' or 'together', got {self.schedule!r}")
-        for k in ("steps", "batch_size", "eval_every", "eval_trials", "checkpoint_every"): check_int(k, getattr(self, k))
-        check_int("seed", self.seed, minimum=0)
+        for k in ("steps", "batch_size", "eval_every", "eval_trials", "checkpoint_every"):
+            object.__setattr__(self, k, check_int(k, getattr(self, k)))  # stored as a plain int (NumPy ints accepted)
+        object.__setattr__(self, "seed", check_int("seed", self.seed, minimum=0))
         check_float("lr", self.lr, positive=True); check_float("momentum", self.momentum, minimum=0)
         if self.clip is not None: check_float("clip", self.clip, positive=True)
         check_float("l2_activity", self.l2_activity, minimum=0); check_float("l2_weights", self.l2_weights, minimum=0)
@@ -197,9 +198,10 @@ class TrainConfig:
 import numpy as np
 
 # %%
-TrainConfig(steps=np.int64(5)).steps
+TrainConfig(steps=np.int64(5)).steps, type(TrainConfig(steps=np.int64(5)).steps)
 
 # %%
+test_eq(type(TrainConfig(steps=np.int64(5)).steps), int)
 test_fail(lambda: TrainConfig(lr=float("nan")), contains="lr must be a finite number")
 test_fail(lambda: TrainConfig(clip=-1.0), contains="clip must be > 0")
 test_fail(lambda: TrainConfig(steps=0), contains="steps must be an integer >= 1")
@@ -337,7 +339,7 @@ class TrainResult:
     def __repr__(self):
         acc = self.final_accuracy
         return (f"TrainResult({type(self.model).__name__}, {len(self.history['step'])} steps, "
-                f"{self.history['seconds']:.1f} s, mean accuracy {sum(acc.values()) / max(len(acc), 1):.3f})")
+                f"{self.history['seconds']:.1f} s, mean score {sum(acc.values()) / max(len(acc), 1):.3f})")
 
 
 # %% [markdown]
@@ -376,7 +378,7 @@ test_eq(stop.requested, True)
 try: stop._handle(signal.SIGINT, None); second = "nothing"
 except KeyboardInterrupt: second = "KeyboardInterrupt"
 test_eq(second, "KeyboardInterrupt")  # a second Ctrl-C interrupts at once
-stop.__exit__()
+stop.__exit__();
 
 
 # %%
@@ -492,7 +494,7 @@ def plot_history(histories: dict,   # label -> history dict (from `TrainResult.h
         for row in acc: axes[1].plot(h["eval_step"], row, color=c, lw=0.6, alpha=0.35)
     xlabel = "trials per task" if trials_per_step else "step"
     axes[0].set(yscale="log", xlabel=xlabel, ylabel="training loss")
-    axes[1].set(xlabel=xlabel, ylabel="fraction correct", ylim=(-0.02, 1.02))
+    axes[1].set(xlabel=xlabel, ylabel="fraction correct", ylim=(-0.02, 1.02), title="thin: each task; thick: mean")
     axes[1].legend(fontsize=8, loc="lower right"); axes[0].legend(fontsize=8)
     return axes[0].figure
 

@@ -170,13 +170,18 @@ plot_history({m: r["history"] for m, (r, _) in quick.items()},
 
 # %%
 #| export
+def _cell(r: dict, t: str) -> str:
+    "A task's fraction correct in a table: the mean, ± the sd over seeds when there are several."
+    several = len(r.get("seeds", [0])) > 1 and "accuracy_sd" in r
+    return f"{r['accuracy'][t]:.3f}" + (f" ± {r['accuracy_sd'][t]:.3f}" if several else "")
+
 def results_table(records: dict,  # label -> record from `run_baseline` (or a loaded results file)
                  ) -> str:        # Markdown
     "A Markdown table of accuracy per task and cost for several records."
     labels = list(records)
     rows = ["| task | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
     for t in TASK_NAMES:
-        rows.append(f"| {t} | " + " | ".join(f"{records[l]['accuracy'][t]:.3f}" for l in labels) + " |")
+        rows.append(f"| {t} | " + " | ".join(_cell(records[l], t) for l in labels) + " |")
     fmt = lambda k, f: f"| {k} | " + " | ".join(f(records[l]) for l in labels) + " |"
     rows += [fmt("mean", lambda r: f"**{sum(r['accuracy'].values()) / len(r['accuracy']):.3f}**"),
              fmt("total parameters", lambda r: f"{r['total_parameters']:,}"),

@@ -26,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 import torch
 from molap import __version__
-from molap.core import set_threads, check_out_dir, DEFAULT_THREADS
+from molap.core import set_threads, check_device, check_out_dir, DEFAULT_THREADS
 from molap.tasks import TASK_NAMES, TaskConfig, draw_corpus
 from molap.training import PROFILES, get_profile
 
@@ -123,7 +123,7 @@ def main(argv=None) -> int:
             print({m: round(r["mean_accuracy"], 3) for m, r in res["methods"].items()})
         elif args.command == "baselines":
             from molap.baselines import run_baseline, results_table
-            prof, device = profile_from_args(args), args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+            prof, device = profile_from_args(args), check_device(args.device)
             check_out_dir(args.out)
             records = {}
             for seed in args.seeds:

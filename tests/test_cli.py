@@ -29,9 +29,9 @@ def test_readme_and_ci_agree(root):
 def test_molap_reproduce_quick_end_to_end(tmp_path, root):
     "The README's main job, through the console script: every method's numbers, the report and the figures."
     import json, os
-    cmd = "molap reproduce --profile quick --out molap-results"
+    cmd = "molap reproduce --profile quick --out molap-results --workers 2"
     assert cmd in (root / "README.md").read_text()
-    r = subprocess.run(["molap", "reproduce", "--profile", "quick", "--out", str(tmp_path)], capture_output=True,
+    r = subprocess.run(cmd.replace("molap-results", str(tmp_path)).split(), capture_output=True,
                        text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert r.returncode == 0, r.stderr[-2000:]
     res = json.loads((tmp_path / "results.json").read_text())
@@ -44,6 +44,7 @@ def test_molap_reproduce_quick_end_to_end(tmp_path, root):
     # MoLaP trains far fewer parameters per task than a separate network
     assert res["methods"]["molap"]["trained_parameters_per_task"] < 0.2 * res["methods"]["separate"]["trained_parameters_per_task"]
     report = (tmp_path / "report.md").read_text()
+    assert "chance is 0.1" in report and "The paper's claims at this profile" in report
     for line in report.splitlines():
         if line.startswith("!["):
             assert (tmp_path / line.split("(")[1].rstrip(")")).exists(), line

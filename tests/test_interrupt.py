@@ -50,3 +50,12 @@ def test_outputs_are_readable_and_bad_folders_fail_first(tmp_path):
     (tmp_path / "file").write_text("")
     r = molap("reproduce", "--out", str(tmp_path / "file"))
     assert r.returncode == 2 and "is a file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_missing_cuda_fails_before_work(tmp_path):
+    import torch
+    if torch.cuda.is_available(): pytest.skip("this machine has CUDA")
+    for cmd in ("reproduce", "baselines"):
+        r = molap(cmd, "--out", str(tmp_path / cmd), "--device", "cuda")
+        assert r.returncode == 2 and "has no CUDA device" in r.stderr and "Traceback" not in r.stderr, r.stderr[-800:]
+        assert not (tmp_path / cmd / "runs").exists()

@@ -1,48 +1,88 @@
-"""Copy a finished full-profile reproduction into the package data, so users and the docs get real results.
+"""Copy finished reproductions into the package data, so users and the docs get real results without training.
 
     molap reproduce --profile full --out runs/full      # (resumable; hours on a CPU)
     python tools/ship_results.py runs/full               # -> molap/data/{results,pretrained,checkpoints}
+    python tools/ship_results.py runs/quick --numbers-only   # a quick-profile run: results.json only (no weights)
+    python tools/ship_results.py runs/full-molap --add molap  # add one method's finished runs to the shipped results
 
-Ships results.json (as `molap/data/results/full.json`), the pre-trained modules with their CCA (read back by
-`molap.load_pretrained`), and the trained weights of every method (state dicts, loadable with weights_only=True).
+The first form ships results.json (as `molap/data/results/<profile>.json`), the pre-trained modules (read back by
+`molap.multitask.load_pretrained`) and the trained weights of every method (state dicts, weights_only=True). `--add M`
+summarises the per-seed records `runs/<M's file name>-<profile>-seed*.json` of one method (e.g. MoLaP's default,
+run later than the rest), puts them into the shipped results of their profile under M, and ships their weights;
+every other method's numbers stay as they were.
 """
-import json, shutil, sys
+import argparse, json, shutil, sys
 from pathlib import Path
 import torch
 from molap.core import atomic_write
 from molap.training import get_profile
-from molap.multitask import save_pretrained
-from molap.pretraining import cca_primitives, v1_primitives, pretraining_network
+from molap.multitask import save_pretrained, method_name, VARIANTS
+from molap.pretraining import cca_primitives, v1_primitives, answer_primitives, pretraining_network
 from molap.primitives import latent_primitives
+from molap.reproduce import summarise
 
 DATA = Path(__file__).resolve().parents[1] / "molap" / "data"
+FILE = {method_name(v): f"molap-{v}" for v in VARIANTS}  # method -> its runs' file prefix
 
 
-def main(src):
-    src = Path(src)
+def ship_modules(src: Path, variant: str, profile: str, seed: int, sizes, r2):
+    "The pre-trained modules of one variant's run as a small weights-only file."
+    prof = get_profile(profile)
+    cca = latent_primitives(prof.cca_trials, seed=seed, config=prof.task) if variant == "cca" else None
+    p = {"cca": lambda: cca_primitives(cca), "v1": v1_primitives, "answer": lambda: answer_primitives(prof, seed=seed)}[variant]()
+    net = pretraining_network(p, tuple(sizes), seed=seed)
+    net.load_state_dict(torch.load(src / "runs" / f"pretrain-{variant}-{profile}-seed{seed}.ckpt", weights_only=True)["model"])
+    save_pretrained(DATA / "pretrained" / f"modules-{variant}-{profile}-seed{seed}.pt", net, cca,
+                    meta=dict(profile=profile, seed=seed, primitives=variant, r2=r2, module_sizes=list(sizes)))
+
+
+def ship_weights(src: Path, run: str, dst: str):
+    state = torch.load(src / "runs" / f"{run}.ckpt", weights_only=True)["model"]
+    atomic_write(DATA / "checkpoints" / f"{dst}.pt", lambda t: torch.save(state, t))
+
+
+def ship_all(src: Path, numbers_only: bool):
     results = json.loads((src / "results.json").read_text())
     profile = results["profile"]
-    (DATA / "results").mkdir(parents=True, exist_ok=True)
-    shutil.copy(src / "results.json", DATA / "results" / f"{profile}.json")
-    prof = get_profile(profile)
-    sizes = prof.module_sizes
+    atomic_write(DATA / "results" / f"{profile}.json", lambda t: shutil.copy(src / "results.json", t))
+    if numbers_only: return
     for seed in results["seeds"]:
-        for name in ("cca", "v1"):
-            cca = latent_primitives(prof.cca_trials, seed=seed, config=prof.task) if name == "cca" else None
-            p = cca_primitives(cca) if cca is not None else v1_primitives()
-            net = pretraining_network(p, sizes, seed=seed)
-            state = torch.load(src / "runs" / f"pretrain-{name}-{profile}-seed{seed}.ckpt", weights_only=True)
-            net.load_state_dict(state["model"])
-            save_pretrained(DATA / "pretrained" / f"modules-{name}-{profile}-seed{seed}.pt", net, cca,
-                            meta=dict(profile=profile, seed=seed, primitives=name, r2=results["methods"][
-                                "molap-lag0" if name == "cca" else "molap-v1"]["pretraining"]["r2"]))
-        for f, dst in [(f"separate-{profile}-seed{seed}", "separate"), (f"joint-{profile}-seed{seed}", "joint"),
-                       *[(f"molap-{v}-{profile}-seed{seed}", f"molap-{v}") for v in ("cca", "v1", "random")]]:
-            state = torch.load(src / "runs" / f"{f}.ckpt", weights_only=True)["model"]
-            atomic_write(DATA / "checkpoints" / f"{dst}-{profile}-seed{seed}.pt", lambda t: torch.save(state, t))
+        for v in ("answer", "cca", "v1"):
+            m = results["methods"][method_name(v)]
+            ship_modules(src, v, profile, seed, m["module_sizes"], m["pretraining"]["r2"])
+        for m in results["methods"]:
+            ship_weights(src, f"{FILE.get(m, m)}-{profile}-seed{seed}", f"{FILE.get(m, m)}-{profile}-seed{seed}")
+
+
+def add_method(src: Path, method: str):
+    records = [json.loads(p.read_text()) for p in sorted((src / "runs").glob(f"{FILE.get(method, method)}-*-seed*.json"))]
+    if not records: raise SystemExit(f"no finished runs of {method} in {src / 'runs'}")
+    profile = records[0]["profile"]
+    path = DATA / "results" / f"{profile}.json"
+    results = json.loads(path.read_text())
+    results["methods"][method] = summarise(records)
+    results.setdefault("added", {})[method] = (f"ran after the rest of this profile, with the settings in its "
+                                               f"profile_settings; seeds {[r['seed'] for r in records]}")
+    results["methods"][method]["profile_settings"] = records[0]["profile_settings"]
+    atomic_write(path, lambda t: Path(t).write_text(json.dumps(results, indent=1)))
+    variant = records[0]["variant"]
+    for r in records:
+        if variant != "random":
+            ship_modules(src, variant, profile, r["seed"], r["module_sizes"], r["pretraining"]["r2"])
+        ship_weights(src, f"{FILE.get(method, method)}-{profile}-seed{r['seed']}", f"{FILE.get(method, method)}-{profile}-seed{r['seed']}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("src", help="a reproduction's output folder")
+    ap.add_argument("--numbers-only", action="store_true", help="ship results.json only")
+    ap.add_argument("--add", metavar="METHOD", help="add one method's finished runs to the shipped results")
+    args = ap.parse_args(argv)
+    src = Path(args.src)
+    add_method(src, args.add) if args.add else ship_all(src, args.numbers_only)
     total = sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file())
-    print(f"shipped {profile} results to {DATA} ({total / 1e6:.1f} MB)")
+    print(f"shipped to {DATA} ({total / 1e6:.1f} MB in the package data)")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "runs/full")
+    main()
