@@ -67,6 +67,7 @@ def profile_from_args(args):
 def main(argv=None) -> int:
     "Entry point of the `molap` console command."
     args = _parser().parse_args(argv)
+    import matplotlib; matplotlib.use("Agg")  # a command draws to files only (set here, not in the library: notebooks keep inline figures)
     out = getattr(args, "out", None)
     try:
         set_threads(args.threads)

@@ -187,7 +187,6 @@ def reproduce(profile: Profile | str = "quick",  # a `Profile` or its name ("qui
               workers: int = 1,         # parallel processes for the independent runs (one torch thread each)
              ) -> dict:                 # the contents of results.json
     "Run the whole comparison of the paper at a profile; write figures, report.md and results.json to `out`."
-    import matplotlib; matplotlib.use("Agg")
     prof = get_profile(profile)
     seeds = [check_int("seed", s, minimum=0) for s in seeds]
     if not seeds: raise ValueError("give at least one seed")

@@ -363,7 +363,6 @@ def draw_corpus(out,                 # folder for the figures and the table
                 config: TaskConfig | None = None,
                ) -> str:
     "Draw every task, save a figure of each as `DIR/<task>.png` and the epoch table as `DIR/epochs.md`."
-    import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     out = Path(out)
     batches = {t: make_batch(t, batch_size, seed=seed + k, config=config) for k, t in enumerate(TASK_NAMES)}

@@ -237,7 +237,6 @@ def step_batches(tasks: list, step: int, config: TrainConfig, task_config: TaskC
 cfg = TrainConfig(steps=3, batch_size=4)
 [step_batches(list(TASK_NAMES), s, cfg, TaskConfig())[0] for s in range(3)]
 
-
 # %% [markdown]
 # ## Checkpoints
 #
@@ -633,7 +632,6 @@ training_cost(res)
 # %%
 test_eq(training_cost(res)["trained_parameters_per_task"], training_cost(res)["total_parameters"])  # a shared network
 test_eq(training_cost(res)["parameter_updates"], training_cost(res)["trained_parameters"] * 300)
-
 
 # %% [markdown]
 # ## Profiles: one experiment scale in one place

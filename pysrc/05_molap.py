@@ -387,6 +387,7 @@ test_eq((runs["cca"][0]["method"], runs["cca"][0]["warm_start"]), ("molap-lag0",
 for t in ("DelayPro", "DelayAnti", "MemPro", "MemAnti"): assert r_ans["accuracy"][t] >= 0.9, (t, r_ans["accuracy"])
 test_fail(lambda: run_molap("random", warm_start=True), contains="no pre-training input map")
 
+
 # %% [markdown]
 # ## The ablation: which modules, which start
 #
@@ -460,11 +461,13 @@ res_long = train(long_net, ["MemProLong"], TrainConfig(steps=300, batch_size=32,
 round(before_long, 3), res_long.final_accuracy
 
 # %% [markdown]
-# It learns from chance on the frozen J (how far it gets says how long the modules can hold a direction), and the
-# weights it trains are its own:
+# The mechanics work (its own weights, J untouched), but the task is barely learned: with the same budget that taught
+# MemPro above, MemProLong stays near chance. These v1 modules hold a direction over the delays they were pre-trained
+# on (up to 1.6 s) and lose it over longer ones, and no I_T or O_T can put back what the frozen dynamics forget. It
+# is a first look at the paper's generalisation claim, which has its own experiment still to come:
 
 # %%
-assert res_long.final_accuracy["MemProLong"] > before_long + 0.2, (before_long, res_long.final_accuracy)
+assert res_long.final_accuracy["MemProLong"] < res.final_accuracy["MemPro"] - 0.3, (res_long.final_accuracy, res.final_accuracy)
 test_eq(torch.equal(long_net.J.detach(), modules.J.detach().to(device)), True)
 test_eq(count_parameters(long_net), 256 * 5 + 256 + 3 * 256 + 3)
 USER_TASKS.pop("MemProLong");  # the corpus of the rest of the package stays the nine tasks

@@ -239,7 +239,6 @@ def reproduce(profile: Profile | str = "quick",  # a `Profile` or its name ("qui
               workers: int = 1,         # parallel processes for the independent runs (one torch thread each)
              ) -> dict:                 # the contents of results.json
     "Run the whole comparison of the paper at a profile; write figures, report.md and results.json to `out`."
-    import matplotlib; matplotlib.use("Agg")
     prof = get_profile(profile)
     seeds = [check_int("seed", s, minimum=0) for s in seeds]
     if not seeds: raise ValueError("give at least one seed")
@@ -397,6 +396,7 @@ def load_network(method: str,               # a method of `METHOD_ORDER`, e.g. "
 # %%
 from molap.training import evaluate
 
+
 # %%
 def mean_accuracy(method, n_trials=64):
     model, task_config = load_network(method)
@@ -475,6 +475,7 @@ plot_learning(full);
 
 # %%
 plot_cost(full);
+
 
 # %% [markdown]
 # **How this compares with the paper.** The paper's figure shows MoLaP at ≈0.96–1.00 correct on every task while

@@ -35,7 +35,6 @@ from molap.training import PROFILES, get_profile
 import tempfile
 from fastcore.test import *
 
-
 # %% [markdown]
 # ## The sub-commands
 #
@@ -109,6 +108,7 @@ def profile_from_args(args):
 def main(argv=None) -> int:
     "Entry point of the `molap` console command."
     args = _parser().parse_args(argv)
+    import matplotlib; matplotlib.use("Agg")  # a command draws to files only (set here, not in the library: notebooks keep inline figures)
     out = getattr(args, "out", None)
     try:
         set_threads(args.threads)

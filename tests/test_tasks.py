@@ -186,14 +186,15 @@ def test_seed_reproduces_batch_without_global_state(task, seed, cfg):
 
 @pytest.mark.parametrize("bad,msg", [
     (dict(task="Nope"), "the corpus has DelayPro"),
-    (dict(batch_size=0), "positive integer"),
-    (dict(batch_size=2.5), "positive integer"),
+    (dict(batch_size=0), "batch_size must be an integer >= 1"),
+    (dict(batch_size=2.5), "batch_size must be an integer >= 1"),
+    (dict(config=dict(sigma_in=float("nan"))), "sigma_in must be a finite number"),
     (dict(config=dict(sigma_in=-1)), "sigma_in must be >= 0"),
     (dict(config=dict(durations={"delay": (-5, 10)})), "impossible"),
     (dict(config=dict(durations={"response": (50, 50)})), "impossible"),
     (dict(config=dict(timing="per-trial")), "allowed: batch, trial"),
     (dict(config=dict(encoding="onehot")), "allowed: paper, ring"),
-    (dict(config=dict(dt=0.)), "positive"),
+    (dict(config=dict(dt=0.)), "dt must be > 0"),
     (dict(config=dict(criterion=4.)), "criterion"),
 ])
 def test_bad_input_clear_errors(bad, msg):
