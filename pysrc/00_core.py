@@ -239,7 +239,7 @@ def load_results(name: str = "full",  # a shipped results file, e.g. "full"
 load_results("full")["profile"], sorted(load_results("full")["methods"])
 
 # %%
-test_fail(lambda: load_results("huge"), contains="available: full")
+test_fail(lambda: load_results("huge"), contains="no shipped results named 'huge'; available:")
 
 # %% [markdown]
 # ## Threads
