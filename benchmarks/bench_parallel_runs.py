@@ -6,7 +6,7 @@ Each run is `molap reproduce` on a shortened quick profile (so the measurement t
 full length; the per-step work is the quick profile's). With one torch thread per process (molap's default) two runs
 on two cores should take about as long as one; with more threads than cores they fight over them.
 """
-import argparse, subprocess, sys, tempfile, time
+import argparse, subprocess, tempfile, time
 
 SHORT = ["--pretrain-steps", "40", "--molap-steps", "60", "--separate-steps", "60", "--joint-steps", "120"]
 

@@ -459,7 +459,7 @@ def register_task(name: str,   # the new task's name (not one of the corpus)
     "Add a task to the corpus under `name`; returns the name."
     if not isinstance(name, str) or not name: raise ValueError(f"a task name must be a non-empty string, got {name!r}")
     if name in TASK_NAMES or name in USER_TASKS: raise ValueError(f"task {name!r} exists already")
-    if not callable(make): raise ValueError(f"make must be a function (batch_size, seed, config, device) -> Batch")
+    if not callable(make): raise ValueError("make must be a function (batch_size, seed, config, device) -> Batch")
     USER_TASKS[name] = make
     return name
 

@@ -79,7 +79,7 @@ def save_pretrained(path, modules: ModularRNN, cca: CCA | None = None, meta: dic
 
 # %%
 #| export
-def load_pretrained(name: str = "cca",       # "cca" (MoLaP's modules) or "v1"
+def load_pretrained(name: str = "cca",       # "answer" (MoLaP's default), "cca" (lag-0 CCA) or "v1"
                     profile: str = "full",
                     seed: int = 0,
                     path=None,               # load this file instead of the shipped one

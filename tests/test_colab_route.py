@@ -1,6 +1,6 @@
 """The Colab / `pip install molap` route: every notebook runs against the installed wheel in a fresh virtual
 environment that has only molap's own requirements and a notebook kernel (as Colab has), not the dev extras."""
-import json, os, re, subprocess, sys, venv
+import os, re, subprocess, sys, venv
 from pathlib import Path
 import pytest
 

@@ -1,7 +1,6 @@
 """Ctrl-C at any moment: every finished step is kept, one line says how to resume, exit status 130, no traceback;
 the resumed run ends exactly where an uninterrupted one does. Also: output files are readable like any other."""
-import json, os, signal, subprocess, sys, time
-from pathlib import Path
+import json, os, signal, subprocess, time
 import pytest
 
 ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")

@@ -11,7 +11,7 @@ summarises the per-seed records `runs/<M's file name>-<profile>-seed*.json` of o
 run later than the rest), puts them into the shipped results of their profile under M, and ships their weights;
 every other method's numbers stay as they were.
 """
-import argparse, json, shutil, sys
+import argparse, json, shutil
 from pathlib import Path
 import torch
 from molap.core import atomic_write
