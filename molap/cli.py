@@ -50,6 +50,18 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, default=1, help="parallel processes for independent runs (one thread each)")
     b.add_argument("--out", required=True, help="folder for checkpoints and records (re-run to resume)")
     b.add_argument("--methods", nargs="+", choices=["separate", "joint"], default=["separate", "joint"])
+    r.add_argument("--no-robustness", action="store_true", help="skip the robustness analysis after the comparison")
+    from molap.reproduce import METHOD_ORDER
+    q = _common(sub.add_parser("robustness", help="perturb every method's trained networks: robustness.json, figures, robustness.md"))
+    q.add_argument("--profile", choices=list(PROFILES), default="quick")
+    q.add_argument("--out", default="molap-results", help="output folder (shared with reproduce: its networks are reused)")
+    q.add_argument("--seeds", type=int, nargs="+", default=[0])
+    q.add_argument("--methods", nargs="+", choices=list(METHOD_ORDER), default=list(METHOD_ORDER))
+    q.add_argument("--draws", type=int, default=4, help="perturbation draws per network and magnitude")
+    q.add_argument("--trials", type=int, default=64, help="trials per task, draw and magnitude")
+    q.add_argument("--workers", type=int, default=1, help="parallel processes (one thread each)")
+    q.add_argument("--train", action="store_true",
+                   help="train networks that do not ship (always on for profiles other than full, whose networks ship)")
     return p
 
 # %% ../nbs/20_cli.ipynb #8db9b97d
@@ -77,9 +89,19 @@ def main(argv=None) -> int:
             print(f"\nwrote {len(TASK_NAMES)} figures and epochs.md to {args.out}")
         elif args.command == "reproduce":
             from molap.reproduce import reproduce
-            res = reproduce(profile_from_args(args), args.out, seeds=args.seeds, device=args.device,
-                            workers=args.workers)
+            prof = profile_from_args(args)
+            res = reproduce(prof, args.out, seeds=args.seeds, device=args.device, workers=args.workers)
             print({m: round(r["mean_accuracy"], 3) for m, r in res["methods"].items()})
+            if not args.no_robustness:
+                from molap.robustness import robustness, verdict_counts
+                rob = robustness(prof, args.out, seeds=args.seeds, workers=args.workers)
+                print("robustness (MoLaP's normalised area vs each method):", verdict_counts(rob["claims"]))
+        elif args.command == "robustness":
+            from molap.robustness import robustness, verdict_counts
+            rob = robustness(args.profile, args.out, seeds=args.seeds, methods=args.methods, draws=args.draws,
+                             n_trials=args.trials, workers=args.workers, train=args.train or args.profile != "full")
+            print(f"wrote {Path(args.out) / 'robustness.md'} and robustness.json")
+            if rob["claims"]: print("MoLaP's normalised area vs each method:", verdict_counts(rob["claims"]))
         elif args.command == "baselines":
             from molap.baselines import run_baseline, results_table
             prof, device = profile_from_args(args), check_device(args.device)

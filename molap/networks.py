@@ -431,16 +431,18 @@ def _weight_view(model, block):
 
 def perturb_weights(model:nn.Module, # a LeakyRNN or ModularRNN
                     block="rec", # "rec", "in", "out", or a module pair (i, j): block J_ij of a ModularRNN
-                    std:float=0.1, # standard deviation of the added noise (absolute)
+                    std:float=0.1, # standard deviation of the added noise (absolute, or relative: see below)
                     generator:torch.Generator|None=None, # source of randomness; None: a fresh one
+                    relative:bool=False, # std in units of each matrix's root mean square (last two dimensions)
                    )->nn.Module: # a perturbed copy
-    "A copy of `model` with Gaussian noise N(0, std²) added to one group of weights."
+    "A copy of `model` with Gaussian noise N(0, std²) (× each matrix's rms if `relative`) added to one group of weights."
     if std < 0: raise ValueError(f"std must be >= 0; got {std}")
     new = copy.deepcopy(model)
     W = _weight_view(new, block)
     if generator is None: generator = fresh_generator(W.device)
-    noise = torch.randn(W.shape, generator=generator, device=generator.device, dtype=W.dtype)
-    with torch.no_grad(): W.add_(noise.to(W.device), alpha=std)
+    noise = torch.randn(W.shape, generator=generator, device=generator.device, dtype=W.dtype).to(W.device)
+    if relative: noise *= W.detach().pow(2).mean((-2, -1), keepdim=True).sqrt()
+    with torch.no_grad(): W.add_(noise, alpha=std)
     return new
 
 def scale_noise(model:nn.Module, # a LeakyRNN or ModularRNN

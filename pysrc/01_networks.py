@@ -919,7 +919,8 @@ test_eq(count_parameters(nn.Sequential(LeakyRNN(2, 4, 1, seed=0))), 2 * 4 + 16 +
 # - `silence_units`: lesion units, their activity forced to 0 at every step (e.g. a whole module);
 # - `perturb_weights`: add Gaussian noise N(0, std²) to the recurrent, input or output weights, or to one module
 #   block J_ij of a modular network; `std` is absolute (compare it with the weights' own scale, e.g. 0.5/√n for
-#   the entries of a 0.5-gain orthogonal matrix);
+#   the entries of a 0.5-gain orthogonal matrix), or with `relative=True` a multiple of each matrix's own root mean
+#   square (per network of a batched model, per task's I_T or O_T), so that one number means the same everywhere;
 # - `scale_noise`: multiply the recurrent noise level σ_rec (extra input noise belongs to the task generator).
 
 # %%
@@ -951,16 +952,18 @@ def _weight_view(model, block):
 
 def perturb_weights(model:nn.Module, # a LeakyRNN or ModularRNN
                     block="rec", # "rec", "in", "out", or a module pair (i, j): block J_ij of a ModularRNN
-                    std:float=0.1, # standard deviation of the added noise (absolute)
+                    std:float=0.1, # standard deviation of the added noise (absolute, or relative: see below)
                     generator:torch.Generator|None=None, # source of randomness; None: a fresh one
+                    relative:bool=False, # std in units of each matrix's root mean square (last two dimensions)
                    )->nn.Module: # a perturbed copy
-    "A copy of `model` with Gaussian noise N(0, std²) added to one group of weights."
+    "A copy of `model` with Gaussian noise N(0, std²) (× each matrix's rms if `relative`) added to one group of weights."
     if std < 0: raise ValueError(f"std must be >= 0; got {std}")
     new = copy.deepcopy(model)
     W = _weight_view(new, block)
     if generator is None: generator = fresh_generator(W.device)
-    noise = torch.randn(W.shape, generator=generator, device=generator.device, dtype=W.dtype)
-    with torch.no_grad(): W.add_(noise.to(W.device), alpha=std)
+    noise = torch.randn(W.shape, generator=generator, device=generator.device, dtype=W.dtype).to(W.device)
+    if relative: noise *= W.detach().pow(2).mean((-2, -1), keepdim=True).sqrt()
+    with torch.no_grad(): W.add_(noise, alpha=std)
     return new
 
 def scale_noise(model:nn.Module, # a LeakyRNN or ModularRNN
@@ -1041,6 +1044,15 @@ test_fail(lambda: perturb_weights(small, (0, 1), 0.1), contains="only in a Modul
 test_fail(lambda: perturb_weights(mod, (0, 3), 0.1), contains="i, j in 0 … 2")
 test_eq(perturb_weights(mod, [2, 2], 0.1).J.ne(mod.J).sum().item(), 85 * 85)
 test_fail(lambda: perturb_weights(mod, "bias", 0.1), contains="'rec', 'in', 'out'")
+
+# %% [markdown]
+# Relative noise scales with each matrix: every task's I_T gets noise in proportion to its own size.
+
+# %%
+rel = (perturb_weights(mod, "in", 0.5, g(), relative=True).I_T - mod.I_T).detach()
+rms = mod.I_T.detach().pow(2).mean((-2, -1)).sqrt()
+test_close(rel.std((-2, -1)) / rms, torch.full_like(rms, 0.5), eps=0.1)
+test_same(perturb_weights(mod, "in", 0., g(), relative=True).I_T, mod.I_T)
 
 # %% [markdown]
 # `scale_noise` returns a copy with σ_rec multiplied; a network without noise stays without noise, and a negative

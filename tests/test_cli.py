@@ -45,6 +45,32 @@ def test_molap_reproduce_quick_end_to_end(tmp_path, root):
     assert res["methods"]["molap"]["trained_parameters_per_task"] < 0.2 * res["methods"]["separate"]["trained_parameters_per_task"]
     report = (tmp_path / "report.md").read_text()
     assert "chance is 0.1" in report and "The paper's claims at this profile" in report
-    for line in report.splitlines():
-        if line.startswith("!["):
-            assert (tmp_path / line.split("(")[1].rstrip(")")).exists(), line
+    rob = json.loads((tmp_path / "robustness.json").read_text())  # the robustness analysis ran on the same networks
+    assert set(rob["methods"]) == set(res["methods"]) and len(rob["claims"]) == 8 * 5
+    for name in ("report.md", "robustness.md"):
+        for line in (tmp_path / name).read_text().splitlines():
+            if line.startswith("!["):
+                assert (tmp_path / line.split("(")[1].rstrip(")")).exists(), line
+
+
+def test_molap_robustness_on_shipped_networks(tmp_path):
+    "The full profile's robustness runs on the shipped weights (no training); the JSON has what others plot from."
+    import json
+    out = tmp_path / "rob"
+    r = subprocess.run(["molap", "robustness", "--profile", "full", "--methods", "molap", "molap-random",
+                        "--draws", "1", "--trials", "8", "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rob = json.loads((out / "robustness.json").read_text())
+    e = rob["perturbations"]["silenced units"]
+    assert e["magnitudes"][0] == 0 and set(e["methods"]) == {"molap", "molap-random"} and e["seeds"] == [0]
+    for k in ("mean", "ci", "normalised", "normalised_ci", "per_task", "area"): assert k in e["methods"]["molap"]
+    assert len(rob["lesions"]["molap"]["modules"]) == 3
+    assert {c["other"] for c in rob["claims"]} == {"molap-random"}
+    assert sorted(p.name for p in (out / "robustness").iterdir()) == ["molap-full-seed0.json", "molap-random-full-seed0.json"]
+
+
+def test_molap_robustness_bad_input(tmp_path):
+    r = subprocess.run(["molap", "robustness", "--profile", "full", "--seeds", "3", "--out", str(tmp_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "no shipped molap network for 'full' seed 3; train it with" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "robustness.json").exists()

@@ -1,0 +1,666 @@
+# %% [markdown]
+# # Robustness: perturbing trained networks
+#
+# > The paper's second claim, measured: a suite of perturbations applied to every method's trained networks at evaluation time, curves over seeds, the claim checked from the numbers, and which module each task relies on.
+
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/molap-dev/molap/blob/main/nbs/11_robustness.ipynb)
+
+# %% [markdown]
+# MoLaP's second claim is that skills learned on frozen, pre-trained modules are "more robust to a broad range of
+# perturbations" than those of other multi-task strategies, and that targeted perturbations "explore the solution
+# spaces". The paper's figures do not give the perturbations' exact definitions, so the suite below is ours
+# (reconstructed): each perturbation is a function of one magnitude, applied to a *copy* of a trained network (or to
+# the trials it is shown) with no retraining, and a magnitude means the same thing for every method. We then ask,
+# for each perturbation, whether MoLaP's curve lies above each other method's, with confidence intervals, and write
+# the answer from the numbers.
+
+# %%
+#| eval: false
+#| hide
+# %pip install -q "molap @ git+https://github.com/molap-dev/molap"
+
+# %%
+#| default_exp robustness
+
+# %%
+#| export
+from __future__ import annotations
+import copy, json, multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
+from pathlib import Path
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+from molap.core import atomic_write, check_float, check_int, check_out_dir, set_threads
+from molap.tasks import TASK_NAMES, TaskConfig, epoch_ranges
+from molap.networks import ModularRNN, silence_units, perturb_weights, scale_noise
+from molap.training import Profile, get_profile, evaluate
+from molap.baselines import BASELINES, run_baseline
+from molap.multitask import VARIANTS, method_name, run_molap
+from molap.reproduce import METHOD_ORDER, CHANCE, network_file, load_network
+
+# %%
+#| hide
+import tempfile, time
+import matplotlib.pyplot as plt
+from IPython.display import Markdown
+from fastcore.test import *
+from molap.core import load_results
+plt.rcParams["figure.dpi"] = 72  # light notebooks: figures at screen resolution
+
+# %%
+device = "cuda" if torch.cuda.is_available() else "cpu"
+device
+
+# %% [markdown]
+# ## The suite
+#
+# Eight perturbations, each with magnitude 0 meaning "unperturbed". The first six change the network, the last two the
+# trials:
+#
+# | perturbation | magnitude *m* | what changes |
+# |---|---|---|
+# | recurrent weights | noise std relative to the matrix | W_rec (J for MoLaP) + m·rms(W)·ε, ε ~ N(0, 1) per entry |
+# | input weights | the same, relative | W_in (each task's I_T) |
+# | output weights | the same, relative | W_out (each task's O_T) |
+# | silenced units | fraction of units | a random m·n units held at 0 |
+# | recurrent noise | extra noise | σ_rec → σ_rec·(1 + m) |
+# | input noise | extra noise | σ_in → σ_in·(1 + m) |
+# | time constant | relative change of α | α → α·(1 + m): faster leak, shorter memory |
+# | longer delays | relative change of the delays | memory delays drawn from (1 + m)× their training range |
+#
+# Why these definitions. *Relative* weight noise makes one magnitude mean the same for a 64-unit and a 256-unit
+# network and for matrices of different scales (MoLaP's I_T are larger than a separate network's W_in, for example).
+# Unit silencing at random, rather than of chosen units, is the perturbation every method shares; the targeted
+# version (whole modules) is the lesion matrix further down. The time constant and the delays perturb the task a
+# network solves rather than its weights: a memory held by an attractor should survive a longer delay, a memory
+# held by slow decay should not. Only the memory delays are stretched (`delay` of MemPro/MemAnti, `delay1` of the
+# decision tasks; the Delay tasks keep their stimulus on, so they have nothing to hold).
+
+# %%
+#| export
+PERTURBATIONS = {  # name -> default magnitudes (0 first: the unperturbed network)
+    "recurrent weights": (0., .1, .2, .4, .8),
+    "input weights": (0., .25, .5, 1., 2.),
+    "output weights": (0., .25, .5, 1., 2.),
+    "silenced units": (0., .1, .2, .3, .5),
+    "recurrent noise": (0., 1., 2., 4., 8.),
+    "input noise": (0., 3., 7., 15., 31.),
+    "time constant": (0., .25, .5, .75, 1.),
+    "longer delays": (0., .5, 1., 2., 3.),
+}
+MEMORY_DELAYS = ("delay", "delay1")  # the epochs a memory must bridge (Mem and Dm families)
+
+def _check_perturbation(name: str, magnitude) -> float:
+    "The magnitude as a float, or a one-line error naming what is allowed."
+    if name not in PERTURBATIONS: raise ValueError(f"unknown perturbation {name!r}; perturbations: {', '.join(PERTURBATIONS)}")
+    m = check_float("magnitude", magnitude, minimum=0)
+    if name == "silenced units" and m > 1: raise ValueError(f"silenced units is a fraction in [0, 1]; got {m}")
+    return m
+
+
+# %% [markdown]
+# `perturb` returns the perturbed copy and the corpus settings to show it. It never touches the network it is given;
+# every random draw comes from the generator passed in, so one seed gives one perturbation. Scaling one fixed noise
+# draw ε by the magnitude (rather than drawing anew for each magnitude) makes a curve a path through one direction
+# of perturbation, so its points differ only by how far they go.
+
+# %%
+#| export
+def _stretch_delays(config: TaskConfig, factor: float) -> TaskConfig:
+    "The corpus with its memory delays drawn from `factor` × their usual range."
+    ranges = {**epoch_ranges("MemPro", config), **epoch_ranges("MemDm1", config)}
+    return replace(config, durations={**config.durations,
+                                      **{k: tuple(v * factor for v in ranges[k]) for k in MEMORY_DELAYS}})
+
+def perturb(model: torch.nn.Module,      # a trained LeakyRNN (one or N networks) or ModularRNN
+            task_config: TaskConfig,     # the corpus settings it reads
+            name: str,                   # a key of `PERTURBATIONS`
+            magnitude: float,            # 0: unperturbed
+            generator: torch.Generator | None = None,  # the perturbation's randomness (weights, units)
+           ) -> tuple:                   # (perturbed copy of the model, corpus settings)
+    "A perturbed copy of `model` (or of the trials it sees): the perturbation `name` at `magnitude`."
+    m = _check_perturbation(name, magnitude)
+    g = generator if generator is not None else torch.Generator().manual_seed(0)
+    block = {"recurrent weights": "rec", "input weights": "in", "output weights": "out"}.get(name)
+    if block is not None: return perturb_weights(model, block, m, g, relative=True), task_config
+    if name == "silenced units":
+        k = round(m * model.n_rec)
+        return silence_units(model, torch.randperm(model.n_rec, generator=g)[:k]), task_config
+    if name == "recurrent noise": return scale_noise(model, 1 + m), task_config
+    if name == "input noise": return copy.deepcopy(model), replace(task_config, sigma_in=task_config.sigma_in * (1 + m))
+    if name == "time constant":
+        new = copy.deepcopy(model)
+        new.alpha = model.alpha * (1 + m)
+        if not 0 < new.alpha <= 1: raise ValueError(f"time constant {m}: α = {new.alpha:.3g} is beyond 1 (dt > τ)")
+        return new, task_config
+    return copy.deepcopy(model), (task_config if m == 0 else _stretch_delays(task_config, 1 + m))
+
+
+# %% [markdown]
+# A network of the full profile (shipped with the package) under a few of them:
+
+# %%
+net, cfg = load_network("molap")
+for name in ("recurrent weights", "silenced units", "longer delays"):
+    p, c = perturb(net, cfg, name, PERTURBATIONS[name][2], torch.Generator().manual_seed(1))
+    print(f"{name:18s} m = {PERTURBATIONS[name][2]:<4}", {t: round(a, 2) for t, a in evaluate(p, ["MemPro", "MemDm1"], 64, c).items()})
+
+# %% [markdown]
+# The properties that make the suite trustworthy, as tests. Magnitude 0 is exactly the unperturbed network; the
+# network given is never changed; the delays really get longer; a bad name or magnitude is a one-line error.
+
+# %%
+base = evaluate(net, TASK_NAMES, 32, cfg, seed=5)
+state = {k: v.clone() for k, v in net.state_dict().items()}
+for name in PERTURBATIONS:
+    p, c = perturb(net, cfg, name, 0.)
+    test_eq(evaluate(p, TASK_NAMES, 32, c, seed=5), base)
+    p, c = perturb(net, cfg, name, PERTURBATIONS[name][-1])
+assert all(torch.equal(v, net.state_dict()[k]) for k, v in state.items())
+test_eq(_stretch_delays(cfg, 2.).durations["delay1"], (400., 3200.))
+test_fail(lambda: perturb(net, cfg, "lesion", 1.), contains="perturbations: recurrent weights")
+test_fail(lambda: perturb(net, cfg, "silenced units", 2.), contains="fraction in [0, 1]")
+test_fail(lambda: perturb(net, cfg, "input noise", -1.), contains="magnitude")
+
+# %% [markdown]
+# And the effects are monotone where the answer is known: on a network that solves MemPro perfectly, silencing every
+# unit leaves an output that no longer depends on the trial (one fixed direction: right on about the 10% of trials
+# that happen to lie within 18° of it, the chance level), and more weight noise never helps much.
+
+# %%
+silent, _ = perturb(net, cfg, "silenced units", 1.)
+test_eq(evaluate(silent, ["MemPro"], 512, cfg)["MemPro"] < 2 * CHANCE, True)
+accs = [evaluate(perturb(net, cfg, "recurrent weights", m, torch.Generator().manual_seed(2))[0], ["MemPro"], 64, cfg)["MemPro"]
+        for m in (0., .4, 1.6)]
+accs
+
+# %%
+test_eq(accs[0] >= accs[1] >= accs[2] - 0.05, True)
+test_eq(accs[2] < accs[0], True)
+
+
+# %% [markdown]
+# ## Scoring a network under the suite
+#
+# `robustness_curves` scores one trained network at every magnitude of every perturbation: for each of `draws`
+# perturbation draws, fresh evaluation batches (a different trial timing each: the corpus draws timing per batch, so
+# one batch tests one timing) and the fraction correct per task. The same draws and batches serve every magnitude and
+# every method, so differences between curves are differences between networks, not between samples.
+
+# %%
+#| export
+def robustness_curves(model: torch.nn.Module,  # a trained network
+                      task_config: TaskConfig,  # the corpus settings it reads
+                      perturbations=None,       # {name: magnitudes}; default `PERTURBATIONS`
+                      draws: int = 4,           # perturbation draws, each with its own evaluation batches
+                      n_trials: int = 64,       # trials per task and draw
+                      seed: int = 0,            # seeds the draws (the network's seed is separate)
+                      tasks=TASK_NAMES,
+                      progress: bool = False,
+                     ) -> dict:                 # name -> {"magnitudes", "accuracy": [magnitude][draw][task]}
+    "Fraction correct per task of `model` at every magnitude of every perturbation, for `draws` draws each."
+    draws, n_trials = check_int("draws", draws), check_int("n_trials", n_trials)
+    perturbations = dict(PERTURBATIONS if perturbations is None else perturbations)
+    out = {}
+    for name, mags in tqdm(perturbations.items(), disable=not progress, desc="perturbations", leave=False):
+        mags = [_check_perturbation(name, m) for m in mags]
+        acc = []
+        for m in mags:
+            row = []
+            for d in range(draws):
+                p, c = perturb(model, task_config, name, m, torch.Generator().manual_seed(seed * 1000 + d))
+                r = evaluate(p, tasks, n_trials, c, seed=10_000 + seed * 1000 + d)
+                row.append([r[t] for t in tasks])
+            acc.append(row)
+        out[name] = dict(magnitudes=mags, tasks=list(tasks), accuracy=acc)
+    return out
+
+
+# %%
+t0 = time.time()
+small = robustness_curves(net, cfg, {"silenced units": (0., .3), "input noise": (0., 15.)}, draws=2, n_trials=32)
+print(f"{time.time() - t0:.1f} s")
+{k: np.mean(v["accuracy"], (1, 2)).round(3) for k, v in small.items()}
+
+# %%
+test_eq(np.array(small["silenced units"]["accuracy"]).shape, (2, 2, len(TASK_NAMES)))
+
+
+# %% [markdown]
+# ## Targeted lesions: which module does each task use?
+#
+# Silencing a whole module is the targeted perturbation. For MoLaP (and its v1 and random-module variants) each of
+# the three modules is silenced in turn, and the result is a module × task matrix: a task that collapses when M2 is
+# silenced relies on M2. An unstructured network has no modules; silencing the same number of units there asks a
+# different question ("how much does any group of that size matter?"). Two versions: units at random (averaged over
+# draws) and the contiguous block at the same indices. Before training, units of a separate or joint network are
+# exchangeable (the initialisation is symmetric under permutation), so the two are equal in distribution and the
+# random one, averaged, is the fair comparison; the contiguous one is shown because it is the literal "same units".
+
+# %%
+#| export
+def unit_groups(model: torch.nn.Module,   # the network to lesion
+                sizes: tuple,             # units per group (MoLaP's module sizes)
+                kind: str = "modules",    # "modules" (a ModularRNN's own), "contiguous" or "random"
+                generator: torch.Generator | None = None,
+               ) -> list:                 # one index tensor per group
+    "The unit groups of a lesion: the modules, contiguous blocks of `sizes`, or random sets of `sizes` units."
+    if kind == "modules":
+        if not isinstance(model, ModularRNN): raise ValueError("only a ModularRNN has modules; use 'contiguous' or 'random'")
+        return [model.module_units(i) for i in range(len(model.module_sizes))]
+    if sum(sizes) > model.n_rec: raise ValueError(f"groups of {sum(sizes)} units do not fit in {model.n_rec}")
+    if kind == "contiguous":
+        edges = np.cumsum([0, *sizes])
+        return [torch.arange(a, b) for a, b in zip(edges[:-1], edges[1:])]
+    if kind == "random":
+        g = generator if generator is not None else torch.Generator().manual_seed(0)
+        return [torch.randperm(model.n_rec, generator=g)[:s] for s in sizes]
+    raise ValueError(f"kind must be 'modules', 'contiguous' or 'random'; got {kind!r}")
+
+def lesion_matrix(model: torch.nn.Module, task_config: TaskConfig, sizes: tuple, kind: str = "modules",
+                  draws: int = 4, n_trials: int = 64, seed: int = 0, tasks=TASK_NAMES) -> list:
+    "[group][task]: fraction correct with one group of units silenced (mean over `draws`)."
+    rows = []
+    for i in range(len(sizes)):
+        acc = []
+        for d in range(draws):
+            groups = unit_groups(model, sizes, kind, torch.Generator().manual_seed(seed * 1000 + d))
+            r = evaluate(silence_units(model, groups[i]), tasks, n_trials, task_config, seed=10_000 + seed * 1000 + d)
+            acc.append([r[t] for t in tasks])
+        rows.append(np.mean(acc, 0).tolist())
+    return rows
+
+
+# %%
+sizes = tuple(load_results("full")["methods"]["molap"]["module_sizes"])
+lesions = {m: lesion_matrix(*load_network(m), sizes, "modules", draws=1, n_trials=64) for m in ("molap", "molap-v1")}
+np.round(lesions["molap"], 2)
+
+# %%
+test_eq(len(lesions["molap"]), 3)
+test_fail(lambda: unit_groups(load_network("separate")[0], sizes, "modules"), contains="only a ModularRNN")
+test_eq([len(g) for g in unit_groups(net, sizes, "random")], list(sizes))
+
+
+# %% [markdown]
+# ## Curves, areas and the claim
+#
+# A method's curve is the fraction correct averaged over tasks at each magnitude, with a 95% bootstrap interval that
+# resamples the networks (seeds) and, within each, the perturbation draws: both sources of spread count. The
+# *normalised* curve divides by the method's own unperturbed accuracy, so that a method is not called fragile for
+# starting lower. A curve is summarised by its area (the trapezoid rule over the magnitudes, divided by their range:
+# the average fraction correct over the range). The claim is checked by the difference of areas between MoLaP and
+# each other method, paired by seed, with its bootstrap interval: "above" when the interval is above 0, "below" when
+# it is below, otherwise "no clear difference".
+
+# %%
+#| export
+BOOTSTRAP = 2000  # bootstrap resamples for every interval
+
+def _bootstrap(values: np.ndarray, stat, rng) -> tuple:
+    "95% interval of `stat` over resamples of axis 0 (seeds) and, within, axis 1 (draws) of `values`."
+    S, D = values.shape[:2]
+    reps = [stat(values[rng.integers(0, S, S)][:, rng.integers(0, D, D)]) for _ in range(BOOTSTRAP)]
+    return tuple(np.percentile(reps, [2.5, 97.5], axis=0).tolist())
+
+def area(curve: np.ndarray, magnitudes) -> float:
+    "Mean height of `curve` over the magnitude range (trapezoid rule); the last axis runs over magnitudes."
+    m = np.asarray(magnitudes, float)
+    return np.trapezoid(curve, m, axis=-1) / (m[-1] - m[0])
+
+def summarise_curves(curves: dict,  # method -> list over seeds of `robustness_curves` outputs
+                     seeds: list,   # the seeds, in the order of the lists
+                     seed: int = 0, # seeds the bootstrap
+                    ) -> dict:      # the `perturbations` entry of robustness.json
+    "Per perturbation and method: mean curve, its CI, the normalised curve and its CI, per-task curves, per-seed areas."
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name in next(iter(curves.values()))[0]:
+        mags = curves[next(iter(curves))][0][name]["magnitudes"]
+        entry = dict(magnitudes=mags, seeds=list(seeds), methods={})
+        for method, runs in curves.items():
+            a = np.array([r[name]["accuracy"] for r in runs])            # [seed, magnitude, draw, task]
+            v = a.mean(3).transpose(0, 2, 1)                            # [seed, draw, magnitude]
+            norm = lambda x: x / np.maximum(x[..., :1], 1e-9)
+            mean = lambda x: x.mean((0, 1))
+            entry["methods"][method] = dict(
+                mean=mean(v).tolist(), ci=_bootstrap(v, mean, rng),
+                normalised=mean(norm(v)).tolist(), normalised_ci=_bootstrap(v, lambda x: mean(norm(x)), rng),
+                per_task={t: a[..., k].mean((0, 2)).tolist() for k, t in enumerate(runs[0][name]["tasks"])},
+                area=area(v, mags).tolist(), normalised_area=area(norm(v), mags).tolist())  # [seed][draw]
+        out[name] = entry
+    return out
+
+def claim_table(perturbations: dict,      # the output of `summarise_curves`
+                method: str = "molap",    # the method whose claim is checked
+                seed: int = 0,
+               ) -> list:                 # one dict per (perturbation, other method)
+    "MoLaP's area minus each other method's, paired by seed, with bootstrap CIs and a verdict written from them."
+    rng, rows = np.random.default_rng(seed), []
+    verdict = lambda lo, hi: "above" if lo > 0 else "below" if hi < 0 else "no clear difference"
+    for name, e in perturbations.items():
+        if method not in e["methods"]: continue
+        for other in e["methods"]:
+            if other == method: continue
+            row = dict(perturbation=name, method=method, other=other)
+            for key in ("area", "normalised_area"):  # paired by seed and by draw (same seeds, same batches)
+                d = np.array(e["methods"][method][key]) - np.array(e["methods"][other][key])
+                lo, hi = _bootstrap(d, np.mean, rng)
+                row[key] = dict(difference=float(d.mean()), ci=[lo, hi], verdict=verdict(lo, hi))
+            rows.append(row)
+    return rows
+
+
+# %% [markdown]
+# ## The networks of every method
+#
+# The analysis needs trained networks. The full profile's ship with the package (one seed); any other profile or seed
+# is trained, or resumed, in the run folder by the same runners `molap reproduce` uses, so a robustness run after a
+# reproduction on the same folder trains nothing.
+
+# %%
+#| export
+VARIANT_OF = {method_name(v): v for v in VARIANTS}  # MoLaP method name -> variant
+
+def _not_shipped(method, profile, seed):
+    return (f"no shipped {method} network for {profile!r} seed {seed}; train it with train=True "
+            f"(molap robustness --train)")
+
+def trained_network(method: str,              # a method of `METHOD_ORDER`
+                    profile: Profile | str,
+                    seed: int = 0,
+                    runs=None,                # folder to train (or resume) in when nothing ships
+                    progress: bool = False,
+                    device=None,
+                   ) -> tuple:                # (trained model, the TaskConfig it reads)
+    "The trained network of `method`: the shipped one if the package has it, else trained or resumed in `runs`."
+    if method not in METHOD_ORDER: raise ValueError(f"unknown method {method!r}; methods: {', '.join(METHOD_ORDER)}")
+    prof = get_profile(profile)
+    if network_file(method, prof.name, seed).exists(): return load_network(method, prof, seed)
+    if runs is None: raise FileNotFoundError(_not_shipped(method, prof.name, seed))
+    if method in BASELINES:
+        record, model = run_baseline(method, prof, seed, out=runs, progress=progress, device=device)
+        return model, replace(prof.task, rule_inputs=record["rule_inputs"])
+    return run_molap(VARIANT_OF[method], prof, seed, out=runs, progress=progress, device=device)[1], prof.task
+
+
+# %% [markdown]
+# ## The whole analysis
+#
+# `robustness` runs the suite and the lesions on every method and seed, one job per network (in parallel processes with
+# `workers`, one torch thread each), keeps each finished job in `out/robustness/` so that an interrupted run resumes,
+# and writes `robustness.json`, the figures and `robustness.md`. `molap robustness --profile quick|full --out DIR`
+# calls it; `molap reproduce` runs it after the comparison, on the same folder.
+
+# %%
+#| export
+def _job(method, prof, seed, runs, draws, n_trials, sizes, perturbations, threads=None):
+    "Curves and lesion matrices of one trained network (in a worker process when `threads` is given)."
+    if threads is not None: set_threads(threads)
+    model, cfg = trained_network(method, prof, seed, runs)
+    model.eval()
+    kinds = ["modules"] if isinstance(model, ModularRNN) else ["random", "contiguous"]
+    return dict(method=method, seed=seed, curves=robustness_curves(model, cfg, perturbations, draws, n_trials, seed),
+                lesions={k: lesion_matrix(model, cfg, sizes, k, draws, n_trials, seed) for k in kinds})
+
+def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
+               out="molap-results",              # output folder (shared with `reproduce`: its runs are reused)
+               seeds=(0,),                       # networks trained from these seeds, for every method
+               methods=METHOD_ORDER,             # methods to perturb
+               draws: int = 4,                   # perturbation draws per network and magnitude
+               n_trials: int = 64,               # trials per task and draw
+               perturbations=None,               # {name: magnitudes}; default `PERTURBATIONS`
+               workers: int = 1,                 # parallel processes (one torch thread each)
+               train: bool = True,               # train (or resume) in `out/runs` the networks that do not ship
+               progress: bool = True,
+              ) -> dict:                         # the contents of robustness.json
+    "Perturb every method's trained networks; write robustness.json, figures and robustness.md to `out`."
+    prof = get_profile(profile)
+    seeds = [check_int("seed", s, minimum=0) for s in seeds]
+    if not seeds: raise ValueError("give at least one seed")
+    bad = [m for m in methods if m not in METHOD_ORDER]
+    if bad: raise ValueError(f"unknown method {bad[0]!r}; methods: {', '.join(METHOD_ORDER)}")
+    perturbations = {k: [_check_perturbation(k, m) for m in v] for k, v in (perturbations or PERTURBATIONS).items()}
+    workers = check_int("workers", workers)
+    out = check_out_dir(out); runs, done_dir = out / "runs", out / "robustness"
+    sizes = tuple(prof.module_sizes)
+    todo, results = [], {}
+    for m in methods:
+        for s in seeds:
+            f = done_dir / f"{m}-{prof.name}-seed{s}.json"
+            if f.exists(): results[m, s] = json.loads(f.read_text())
+            else: todo.append((m, s))
+    missing = [(m, s) for m, s in todo if not network_file(m, prof.name, s).exists()]
+    if missing and not train: raise FileNotFoundError(_not_shipped(*missing[0][:1], prof.name, missing[0][1]))
+    args = lambda m, s: (m, prof, s, runs if train else None, draws, n_trials, sizes, perturbations)
+    keep = lambda r: atomic_write(done_dir / f"{r['method']}-{prof.name}-seed{r['seed']}.json",
+                                  lambda f: Path(f).write_text(json.dumps(r)))
+    bar = tqdm(total=len(todo), desc="robustness (networks)", disable=not progress)
+    if workers == 1:
+        for m, s in todo:
+            results[m, s] = r = _job(*args(m, s)); keep(r); bar.update()
+    else:  # independent networks in parallel processes, one torch thread each
+        from molap.robustness import _job as job  # the package's function (picklable), also from a notebook
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(job, *args(m, s), threads=1): (m, s) for m, s in todo}
+            for f in as_completed(futures):
+                results[futures[f]] = r = f.result(); keep(r); bar.update()
+    bar.close()
+    curves = {m: [results[m, s]["curves"] for s in seeds] for m in methods}
+    summary = summarise_curves(curves, seeds)
+    lesions = {m: {k: np.mean([results[m, s]["lesions"][k] for s in seeds], 0).tolist() for k in results[m, seeds[0]]["lesions"]}
+               for m in methods}
+    res = dict(profile=prof.name, seeds=seeds, methods=list(methods), draws=draws, n_trials=n_trials,
+               module_sizes=list(sizes), tasks=list(TASK_NAMES), perturbations=summary, lesions=lesions,
+               claims=claim_table(summary) if "molap" in methods else [])
+    write_robustness(res, out)
+    return res
+
+
+# %% [markdown]
+# ## Figures and the report
+#
+# The curves of every perturbation side by side (raw and normalised), the per-task curves of one perturbation, the
+# lesion matrices, and a report with the claim table.
+
+# %%
+#| export
+def plot_curves(res: dict, normalised: bool = False):
+    "Fraction correct (mean over tasks) against magnitude, one panel per perturbation, a band for the 95% CI."
+    import matplotlib.pyplot as plt
+    names = list(res["perturbations"])
+    cols = 4
+    fig, axes = plt.subplots((len(names) + cols - 1) // cols, cols, figsize=(3.2 * cols, 2.6 * ((len(names) + cols - 1) // cols)),
+                             squeeze=False, sharey=True)
+    key = "normalised" if normalised else "mean"
+    for ax, name in zip(axes.flat, names):
+        e = res["perturbations"][name]
+        for m, r in e["methods"].items():
+            line, = ax.plot(e["magnitudes"], r[key], marker=".", label=m)
+            lo, hi = r[f"{key}_ci"] if normalised else r["ci"]
+            ax.fill_between(e["magnitudes"], lo, hi, color=line.get_color(), alpha=0.15)
+        ax.set_title(name, fontsize=10); ax.set_xlabel("magnitude")
+    for ax in axes.flat[len(names):]: ax.axis("off")
+    for ax in axes[:, 0]: ax.set_ylabel("fraction correct" + (" / unperturbed" if normalised else ""))
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(f"{res['profile']} profile, seeds {res['seeds']}: mean over tasks, 95% bootstrap CI", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+def plot_per_task(res: dict, name: str):
+    "One perturbation's curves per task and method."
+    import matplotlib.pyplot as plt
+    e = res["perturbations"][name]
+    fig, axes = plt.subplots(2, 5, figsize=(14, 5), sharex=True, sharey=True)
+    for ax, t in zip(axes.flat, res["tasks"]):
+        for m, r in e["methods"].items(): ax.plot(e["magnitudes"], r["per_task"][t], marker=".", label=m)
+        ax.set_title(t, fontsize=9)
+    axes.flat[-1].axis("off"); axes.flat[0].legend(fontsize=7)
+    fig.suptitle(f"{name}: fraction correct per task ({res['profile']} profile, seeds {res['seeds']})", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+def plot_lesions(res: dict):
+    "Module (or unit group) × task matrices: fraction correct with that group silenced."
+    import matplotlib.pyplot as plt
+    panels = [(m, k) for m, d in res["lesions"].items() for k in d]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 2.6), squeeze=False)
+    for ax, (m, k) in zip(axes.flat, panels):
+        im = ax.imshow(np.array(res["lesions"][m][k]), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+        ax.set_xticks(range(len(res["tasks"])), [t.replace("Context", "Ctx") for t in res["tasks"]], rotation=90, fontsize=7)
+        labels = [f"M{i + 1}" for i in range(len(res["module_sizes"]))]
+        ax.set_yticks(range(len(labels)), labels if k == "modules" else [f"{l}-sized" for l in labels], fontsize=8)
+        ax.set_title(f"{m} ({k})", fontsize=9)
+    fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="fraction correct")
+    return fig
+
+def claims_markdown(claims: list) -> str:
+    "The claim table: MoLaP's area minus each other method's, with 95% CIs and the verdicts."
+    f = lambda c: f"{c['difference']:+.3f} [{c['ci'][0]:+.3f}, {c['ci'][1]:+.3f}]"
+    rows = ["| perturbation | MoLaP vs | Δ area [95% CI] | verdict | Δ normalised area [95% CI] | verdict |",
+            "|---|---|---|---|---|---|"]
+    rows += [f"| {c['perturbation']} | {c['other']} | {f(c['area'])} | {c['area']['verdict']} | "
+             f"{f(c['normalised_area'])} | {c['normalised_area']['verdict']} |" for c in claims]
+    return "\n".join(rows)
+
+def verdict_counts(claims: list, key: str = "normalised_area") -> dict:
+    "{other method: {verdict: number of perturbations}}."
+    out = {}
+    for c in claims: out.setdefault(c["other"], {}).setdefault(c[key]["verdict"], 0); out[c["other"]][c[key]["verdict"]] += 1
+    return out
+
+def write_robustness(res: dict, out) -> dict:
+    "robustness.json, the figures and robustness.md in `out`; returns the figure paths."
+    from molap.reproduce import _savefig
+    out = Path(out); figs = out / "figures" / "robustness"
+    paths = {"curves": _savefig(plot_curves(res), figs / "curves.png"),
+             "normalised curves": _savefig(plot_curves(res, normalised=True), figs / "curves_normalised.png"),
+             "lesions": _savefig(plot_lesions(res), figs / "lesions.png")}
+    for name in ("recurrent weights", "longer delays"):
+        if name in res["perturbations"]:
+            paths[f"{name} per task"] = _savefig(plot_per_task(res, name), figs / f"per_task_{name.replace(' ', '_')}.png")
+    atomic_write(out / "robustness.json", lambda f: Path(f).write_text(json.dumps(res, indent=1)))
+    lines = [f"# Robustness ({res['profile']} profile, seeds {res['seeds']})", "",
+             f"{len(res['perturbations'])} perturbations, {res['draws']} draws × {res['n_trials']} trials per task and "
+             f"magnitude, for {', '.join(res['methods'])}.", ""]
+    if res["claims"]:
+        lines += ["## Is MoLaP more robust?", "", claims_markdown(res["claims"]), "",
+                  "Counts of verdicts on the normalised area: " +
+                  "; ".join(f"vs {o}: " + ", ".join(f"{k} {v}" for k, v in d.items()) for o, d in verdict_counts(res["claims"]).items()), ""]
+    lines += [f"![{k}](figures/robustness/{v})" for k, v in paths.items()]
+    atomic_write(out / "robustness.md", lambda f: Path(f).write_text("\n".join(lines) + "\n"))
+    return paths
+
+
+# %% [markdown]
+# ## Run here: the quick profile
+#
+# The quick profile trains its networks in seconds, so the whole pipeline runs here: MoLaP and separate networks from
+# five seeds each, every perturbation, two draws of 32 trials per task at each magnitude (the shipped analyses below
+# use more draws and every method).
+
+# %%
+t0 = time.time()
+quick = robustness("quick", Path(tempfile.mkdtemp()), seeds=range(5), methods=("molap", "separate"), draws=2,
+                   n_trials=32, workers=2, progress=False)
+print(f"{time.time() - t0:.0f} s on this machine, 2 processes")
+plot_curves(quick, normalised=True);
+
+# %%
+Markdown(claims_markdown(quick["claims"]))
+
+# %%
+test_eq(set(quick["perturbations"]), set(PERTURBATIONS))
+test_eq(len(quick["perturbations"]["silenced units"]["methods"]["molap"]["area"]), 5)  # one row of areas per seed
+test_eq({c["other"] for c in quick["claims"]}, {"separate"})
+for e in quick["perturbations"].values():
+    for r in e["methods"].values(): test_close(r["normalised"][0], 1.0, eps=1e-9)  # normalised to its own start
+
+
+# %% [markdown]
+# ## Shipped results: every method, five seeds at the quick profile and the full profile's networks
+#
+# Two analyses ship with the package, so this section needs no computing: the quick profile with networks trained
+# from seeds 0–4 for all six methods, and the full profile on its shipped networks (seed 0; the spread there comes
+# from the perturbation draws and evaluation batches only). Both used 4 draws × 64 trials per task at every
+# magnitude. They were made by
+#
+# ```
+# molap robustness --profile quick --seeds 0 1 2 3 4 --out DIR   # trains the 30 networks in DIR/runs
+# molap robustness --profile full --out DIR                      # the shipped networks
+# ```
+
+# %%
+#| export
+def load_robustness(profile: str = "full") -> dict:
+    "The robustness analysis shipped with the package for `profile` (`molap/data/results/robustness-<profile>.json`)."
+    from molap.core import load_results
+    return load_results(f"robustness-{profile}")
+
+
+# %%
+shipped = {p: load_robustness(p) for p in ("quick", "full")}
+{p: (r["seeds"], r["methods"]) for p, r in shipped.items()}
+
+# %% [markdown]
+# ### The quick profile, five seeds
+#
+# Raw curves first: where each method stands under each perturbation.
+
+# %%
+plot_curves(shipped["quick"]);
+
+# %% [markdown]
+# Normalised by each method's unperturbed accuracy, the question becomes how much of what it had a method keeps:
+
+# %%
+plot_curves(shipped["quick"], normalised=True);
+
+# %%
+Markdown(claims_markdown(shipped["quick"]["claims"]))
+
+# %%
+verdict_counts(shipped["quick"]["claims"])
+
+# %% [markdown]
+# ### The full profile
+#
+# The networks that reach the paper's accuracy on most tasks (see [the reproduction](reproduce.html)); one seed each.
+
+# %%
+plot_curves(shipped["full"]);
+
+# %%
+plot_curves(shipped["full"], normalised=True);
+
+# %%
+Markdown(claims_markdown(shipped["full"]["claims"]))
+
+# %%
+verdict_counts(shipped["full"]["claims"])
+
+# %% [markdown]
+# Per task, for the perturbation that separates the methods most clearly on memory:
+
+# %%
+plot_per_task(shipped["full"], "longer delays");
+
+# %% [markdown]
+# ### Which module does each task use?
+#
+# The lesion matrices of the full profile: for the modular networks, one module silenced at a time; for the separate
+# and joint networks, a group of the same size at random and as a contiguous block.
+
+# %%
+plot_lesions(shipped["full"]);
+
+# %%
+for r in shipped.values():
+    test_eq(set(r["perturbations"]), set(PERTURBATIONS))
+    for e in r["perturbations"].values():
+        test_eq(set(e["methods"]), set(r["methods"]))
+        test_eq(len(e["magnitudes"]), len(e["methods"]["molap"]["mean"]))
+test_eq(shipped["quick"]["seeds"], [0, 1, 2, 3, 4])
