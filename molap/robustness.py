@@ -24,7 +24,7 @@ from .reproduce import METHOD_ORDER, CHANCE, network_file, load_network
 # %% auto #0
 __all__ = ['PERTURBATIONS', 'MEMORY_DELAYS', 'BOOTSTRAP', 'VARIANT_OF', 'perturb', 'robustness_curves', 'unit_groups',
            'lesion_matrix', 'area', 'summarise_curves', 'claim_table', 'trained_network', 'robustness', 'plot_curves',
-           'plot_per_task', 'plot_lesions', 'claims_markdown', 'verdict_counts', 'write_robustness']
+           'plot_per_task', 'plot_lesions', 'claims_markdown', 'verdict_counts', 'write_robustness', 'load_robustness']
 
 # %% ../nbs/11_robustness.ipynb #a27fd42c
 PERTURBATIONS = {  # name -> default magnitudes (0 first: the unperturbed network)
@@ -162,7 +162,7 @@ def summarise_curves(curves: dict,  # method -> list over seeds of `robustness_c
         for method, runs in curves.items():
             a = np.array([r[name]["accuracy"] for r in runs])            # [seed, magnitude, draw, task]
             v = a.mean(3).transpose(0, 2, 1)                            # [seed, draw, magnitude]
-            norm = lambda x: x / np.maximum(x[..., :1], 1e-9)
+            norm = lambda x: (x - CHANCE) / np.maximum(x[..., :1] - CHANCE, 1e-9)  # share of the above-chance accuracy kept
             mean = lambda x: x.mean((0, 1))
             entry["methods"][method] = dict(
                 mean=mean(v).tolist(), ci=_bootstrap(v, mean, rng),
@@ -280,22 +280,22 @@ def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
 
 # %% ../nbs/11_robustness.ipynb #f94cdfa3
 def plot_curves(res: dict, normalised: bool = False):
-    "Fraction correct (mean over tasks) against magnitude, one panel per perturbation, a band for the 95% CI."
+    "Fraction correct (mean over tasks) against magnitude, one panel per perturbation, error bars for the 95% CI."
     import matplotlib.pyplot as plt
     names = list(res["perturbations"])
     cols = 4
-    fig, axes = plt.subplots((len(names) + cols - 1) // cols, cols, figsize=(3.2 * cols, 2.6 * ((len(names) + cols - 1) // cols)),
-                             squeeze=False, sharey=True)
+    rows = (len(names) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(2.7 * cols, 2.2 * rows), squeeze=False, sharey=True)
     key = "normalised" if normalised else "mean"
     for ax, name in zip(axes.flat, names):
         e = res["perturbations"][name]
-        for m, r in e["methods"].items():
-            line, = ax.plot(e["magnitudes"], r[key], marker=".", label=m)
-            lo, hi = r[f"{key}_ci"] if normalised else r["ci"]
-            ax.fill_between(e["magnitudes"], lo, hi, color=line.get_color(), alpha=0.15)
+        for m, r in e["methods"].items():  # error bars, not bands: light notebooks (bands compress badly)
+            lo, hi = np.array(r[f"{key}_ci"] if normalised else r["ci"])
+            y = np.array(r[key])
+            ax.errorbar(e["magnitudes"], y, yerr=[y - lo, hi - y], marker=".", ms=4, lw=1, capsize=2, label=m)
         ax.set_title(name, fontsize=10); ax.set_xlabel("magnitude")
     for ax in axes.flat[len(names):]: ax.axis("off")
-    for ax in axes[:, 0]: ax.set_ylabel("fraction correct" + (" / unperturbed" if normalised else ""))
+    for ax in axes[:, 0]: ax.set_ylabel("above-chance share kept" if normalised else "fraction correct")
     axes.flat[0].legend(fontsize=7)
     fig.suptitle(f"{res['profile']} profile, seeds {res['seeds']}: mean over tasks, 95% bootstrap CI", fontsize=10)
     fig.tight_layout()
@@ -305,7 +305,7 @@ def plot_per_task(res: dict, name: str):
     "One perturbation's curves per task and method."
     import matplotlib.pyplot as plt
     e = res["perturbations"][name]
-    fig, axes = plt.subplots(2, 5, figsize=(14, 5), sharex=True, sharey=True)
+    fig, axes = plt.subplots(2, 5, figsize=(11, 4), sharex=True, sharey=True)
     for ax, t in zip(axes.flat, res["tasks"]):
         for m, r in e["methods"].items(): ax.plot(e["magnitudes"], r["per_task"][t], marker=".", label=m)
         ax.set_title(t, fontsize=9)
@@ -364,3 +364,9 @@ def write_robustness(res: dict, out) -> dict:
     lines += [f"![{k}](figures/robustness/{v})" for k, v in paths.items()]
     atomic_write(out / "robustness.md", lambda f: Path(f).write_text("\n".join(lines) + "\n"))
     return paths
+
+# %% ../nbs/11_robustness.ipynb #6a0917ae
+def load_robustness(profile: str = "full") -> dict:
+    "The robustness analysis shipped with the package for `profile` (`molap/data/results/robustness-<profile>.json`)."
+    from molap.core import load_results
+    return load_results(f"robustness-{profile}")

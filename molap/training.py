@@ -234,6 +234,8 @@ def train(model: nn.Module,                   # the network; trains the paramete
           callback=None,                      # called as callback(steps_done, loss) after every step
           transform=None,                     # Batch -> Batch applied to training batches (e.g. latent targets)
           evaluate_fn=None,                   # model -> {name: score}; default: `evaluate` (fraction correct)
+          grad_transform=None,                # called as grad_transform(model) on the gradients before each step (e.g. DNI's projection)
+          after_step=None,                    # called as after_step(model) right after each optimiser step
          ) -> TrainResult:
     "Train `model` on `tasks` with the masked loss; resumable from `checkpoint`."
     config, task_config, tasks = config or TrainConfig(), task_config or TaskConfig(), list(tasks)
@@ -265,7 +267,9 @@ def train(model: nn.Module,                   # the network; trains the paramete
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if config.clip is not None: torch.nn.utils.clip_grad_value_(params, config.clip)
+                if grad_transform is not None: grad_transform(model)
                 opt.step()
+                if after_step is not None: after_step(model)
                 history["step"].append(step + 1); history["loss"].append(loss.item())
                 if (step + 1) % config.eval_every == 0 or step + 1 == config.steps:
                     acc = evaluate_fn(model)
@@ -364,14 +368,17 @@ class Profile:
     n_rec: int = 256                            # units of every network (MoLaP: all modules together)
     module_split: tuple = (1, 3, 3)             # relative sizes of MoLaP's modules M1..M3 (they share n_rec)
     cca_trials: int = 256                       # trials per task for the corpus statistics (CCA)
-    pretrain: TrainConfig = TrainConfig(steps=800, batch_size=32, schedule="together", eval_every=100,
-                                        checkpoint_every=100)
+    pretrain: TrainConfig = TrainConfig(steps=3200, batch_size=32, schedule="together", eval_every=100,
+                                        checkpoint_every=100)  # 800 left the decision primitive short (see reproduce)
     molap: TrainConfig = TrainConfig(steps=1000, batch_size=32, schedule="together", eval_every=100,
                                      eval_trials=256, checkpoint_every=100)
     separate: TrainConfig = TrainConfig(steps=3500, batch_size=64, schedule="together", eval_every=100,
                                         eval_trials=256, checkpoint_every=100)
     joint: TrainConfig = TrainConfig(steps=30000, batch_size=64, schedule="interleaved", eval_every=500,
                                      eval_trials=256, checkpoint_every=500)
+    sequential: TrainConfig = TrainConfig(steps=3000, batch_size=64, optimizer="sgd", lr=1e-3, momentum=0.9,
+                                          l2_activity=1e-7, l2_weights=1e-5, schedule="together", eval_every=500,
+                                          eval_trials=256, checkpoint_every=500)  # steps per task (Duncker's SGD)
     eval_trials: int = 512                      # final evaluation: fresh trials per task
     eval_seed: int = FINAL_EVAL_SEED
 
@@ -398,7 +405,9 @@ PROFILES = {
                      separate=TrainConfig(steps=250, batch_size=32, schedule="together", eval_every=50,
                                           eval_trials=128),
                      joint=TrainConfig(steps=600, batch_size=32, schedule="interleaved", eval_every=100,
-                                       eval_trials=128)),
+                                       eval_trials=128),
+                     sequential=TrainConfig(steps=150, batch_size=32, lr=3e-3, l2_activity=1e-7, l2_weights=1e-5,
+                                            schedule="together", eval_every=50, eval_trials=128)),
     "full": Profile("full"),
 }
 

@@ -309,7 +309,7 @@ Markdown("Held-out R² after quick pre-training: " + "; ".join(
 # method; `latent_primitives(lags=...)` offers time-lagged inputs, which raise ρ₂ and ρ₃ only a little.
 #
 # The v1 primitives, designed by hand, ask M2 and M3 for exactly what the memory tasks need, to hold a stimulus across
-# a delay, and they learn it. The full profile trains 256 units for 800 steps and ships its modules with the package
+# a delay, and they learn it. The full profile trains 256 units for 3,200 steps and ships its modules with the package
 # (see `molap.load_pretrained` in the MoLaP notebook).
 #
 # ## Random modules

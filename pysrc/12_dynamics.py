@@ -517,7 +517,7 @@ test_eq(by_coh["molap"]["MemDm1"][-1] > by_coh["molap"]["MemDm1"][0], True)  # e
 # eighth of the corpus, where the two strengths differ by less than 0.2 out of ≈ 1), where it does worse than
 # chance would suggest: it answers *between* the two stimuli, the average a squared-error readout gives when unsure.
 # A separate network's errors are spread over all coherences (it has not fully learned the task at our budget); the
-# joint network is the best on the hard trials and near-perfect on the easy ones. So what MoLaP needs to reach the paper on decisions is a sharper comparison primitive (better pre-training:
+# joint network is the best on the very hardest trials and near-perfect on the easy ones. So what MoLaP needs to reach the paper on decisions is a sharper comparison primitive (better pre-training:
 # see the closing remarks of [the reproduction](reproduce.html)), not a different task stage.
 
 # %% [markdown]
@@ -530,10 +530,10 @@ test_eq(by_coh["molap"]["MemDm1"][-1] > by_coh["molap"]["MemDm1"][0], True)  # e
 #   survives the task stage intact (R² ≈ 1 on every task).
 # - **M2 and M3 hold the answer.** During MemPro's delay the whole network's slow points form a ring of *marginal*
 #   fixed points in the delay's top two PCs, ordered by the stimulus direction: a ring attractor, the textbook way to
-#   hold an angle. Most of the ring's spread is in M2 and M3, and M3 alone (the other modules held at 0) still has a
-#   continuum of marginal points; M2 alone has none the finder can reach from the delay states, so its share of the
-#   memory needs the inter-module input. Their trajectories fan out by stimulus direction and stay apart through the
-#   delay.
+#   hold an angle (the finder also finds a saddle or two among them). Almost all of the ring's spread is in M2 and
+#   M3, and each of them alone (the other modules held at 0) still has a continuum of marginal points: each module
+#   holds the direction on its own, as pre-training asked (M2 and M3 learn copies of the same answer). Their
+#   trajectories fan out by stimulus direction and stay apart through the delay.
 # - **The tasks use the primitives as pre-trained.** The pre-training readout, not refitted, still decodes each
 #   module's latent target while the tasks run (R² 0.7–1.0; highest on the memory tasks, lowest on the Delay tasks,
 #   where the stimulus stays on and the inputs the task stage learned drive M2/M3 off their pre-trained course).
@@ -544,7 +544,7 @@ test_eq(by_coh["molap"]["MemDm1"][-1] > by_coh["molap"]["MemDm1"][0], True)  # e
 #   tasks it serves). The difference is not the mechanism but where it comes from: each separate network learned its
 #   ring from scratch with every weight, the joint network shares one ring between all tasks, and MoLaP's ring was
 #   laid down once, before any task, and is reused by all nine through a few thousand task parameters.
-# - **Decision tasks** use the same kind of continuum during their first delay (marginal points for MemDm1), where
+# - **Decision tasks** use the same kind of continuum during their first delay (mostly marginal points for MemDm1), where
 #   pre-training asked the modules to hold the first stimulus as a vector whose length is its strength. Our reading
 #   (not tested here) of why MoLaP fails on low-coherence trials: two nearby lengths on one ring are what the
 #   recurrent noise blurs.

@@ -42,8 +42,8 @@ from fastcore.test import *
 #   a table of the epochs drawn next to the ranges they come from (`draw_corpus` of [the tasks](tasks.html)).
 # - `molap baselines --out DIR`: trains the separate and joint baselines ([baselines](baselines.html)).
 # - `molap reproduce --out DIR`: the whole comparison, figures, `report.md` and `results.json`
-#   ([the reproduction](reproduce.html)), then the robustness analysis of the networks it trained (`--no-robustness`
-#   skips it);
+#   ([the reproduction](reproduce.html)), then the robustness analysis of the networks it trained, with two
+#   perturbation draws per magnitude (`--no-robustness` skips it);
 # - `molap robustness --out DIR`: the perturbation suite and the module lesions on every method's trained networks,
 #   `robustness.json`, figures and `robustness.md` ([robustness](robustness.html)); the full profile uses the
 #   shipped networks (`--train` trains other seeds, for hours), any other profile trains (or reuses) them in
@@ -140,7 +140,8 @@ def main(argv=None) -> int:
             print({m: round(r["mean_accuracy"], 3) for m, r in res["methods"].items()})
             if not args.no_robustness:
                 from molap.robustness import robustness, verdict_counts
-                rob = robustness(prof, args.out, seeds=args.seeds, workers=args.workers)
+                # two draws per magnitude (molap robustness defaults to four): the main job stays within minutes
+                rob = robustness(prof, args.out, seeds=args.seeds, workers=args.workers, draws=2)
                 print("robustness (MoLaP's normalised area vs each method):", verdict_counts(rob["claims"]))
         elif args.command == "robustness":
             from molap.robustness import robustness, verdict_counts
