@@ -12,12 +12,12 @@ import numpy as np
 import torch
 from torch import Tensor
 from .tasks import TASK_NAMES, TaskConfig, make_batch, task_index
-from .networks import ModularRNN, LeakyRNN, get_activation, scale_noise
+from .networks import ModularRNN, get_activation, scale_noise
 
 # %% auto #0
 __all__ = ['step_map', 'FixedPoints', 'classify', 'jacobians', 'find_fixed_points', 'trajectories', 'pca', 'module_variance',
-           'plot_module_trajectories', 'delay_input', 'delay_states', 'delay_fixed_points', 'plot_delay_fixed_points',
-           'primitive_r2', 'accuracy_by_coherence']
+           'plot_module_task', 'plot_module_trajectories', 'delay_input', 'delay_states', 'delay_fixed_points',
+           'plot_delay_fixed_points', 'primitive_r2', 'accuracy_by_coherence']
 
 # %% ../nbs/12_dynamics.ipynb #538171f5
 def step_map(model: torch.nn.Module,  # a ModularRNN, a LeakyRNN, or separate networks (LeakyRNN with n_nets > 1)
@@ -125,6 +125,20 @@ def module_variance(states: dict, slices: list) -> np.ndarray:
         v = h.reshape(-1, h.shape[-1]).var(0)
         out[:, j] = [float(v[s].sum() / v.sum()) for s in slices]
     return out
+
+# %% ../nbs/12_dynamics.ipynb #41b8b24d
+def plot_module_task(M: np.ndarray, label: str, title: str, cmap: str = "viridis"):
+    "A [module, task] matrix in [0, 1] as a heat map with its values written in."
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 2.2))
+    im = ax.imshow(M, vmin=0, vmax=1, cmap=cmap, aspect="auto")
+    ax.set_xticks(range(M.shape[1]), [t.replace("Context", "Ctx") for t in TASK_NAMES], rotation=45, ha="right")
+    ax.set_yticks(range(M.shape[0]), [f"M{i + 1}" for i in range(M.shape[0])])
+    for i in range(M.shape[0]):
+        for j in range(M.shape[1]):
+            ax.text(j, i, f"{M[i, j]:.2f}", ha="center", va="center", fontsize=7, color="w" if M[i, j] < .5 else "k")
+    fig.colorbar(im, label=label); ax.set_title(title)
+    return fig
 
 # %% ../nbs/12_dynamics.ipynb #a0bbeadb
 def plot_module_trajectories(states: dict,     # task -> states [T, B, n]

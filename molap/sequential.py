@@ -14,7 +14,7 @@ from torch import Tensor
 from .core import atomic_write, check_float
 from .tasks import TASK_NAMES, make_batch
 from .networks import LeakyRNN
-from .training import Profile, get_profile, train, evaluate, training_cost, step_seed
+from .training import Profile, get_profile, train, evaluate, step_seed
 from .baselines import joint_network, joint_task_config
 
 # %% auto #0

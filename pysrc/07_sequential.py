@@ -36,7 +36,7 @@ from torch import Tensor
 from molap.core import atomic_write, check_float
 from molap.tasks import TASK_NAMES, make_batch
 from molap.networks import LeakyRNN
-from molap.training import Profile, get_profile, train, evaluate, training_cost, step_seed
+from molap.training import Profile, get_profile, train, evaluate, step_seed
 from molap.baselines import joint_network, joint_task_config
 
 # %%

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor
 from molap.tasks import TASK_NAMES, TaskConfig, make_batch, task_index
-from molap.networks import ModularRNN, LeakyRNN, get_activation, scale_noise
+from molap.networks import ModularRNN, get_activation, scale_noise
 
 # %%
 #| hide
@@ -243,18 +243,29 @@ states = {t: trajectories(molap_net, b) for t, b in batches.items()}
 slices = molap_net.module_slices
 [s.stop - s.start for s in slices]
 
+
 # %% [markdown]
 # Which module carries each task? The share of activity variance per module and task:
 
 # %%
+#| export
+def plot_module_task(M: np.ndarray, label: str, title: str, cmap: str = "viridis"):
+    "A [module, task] matrix in [0, 1] as a heat map with its values written in."
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 2.2))
+    im = ax.imshow(M, vmin=0, vmax=1, cmap=cmap, aspect="auto")
+    ax.set_xticks(range(M.shape[1]), [t.replace("Context", "Ctx") for t in TASK_NAMES], rotation=45, ha="right")
+    ax.set_yticks(range(M.shape[0]), [f"M{i + 1}" for i in range(M.shape[0])])
+    for i in range(M.shape[0]):
+        for j in range(M.shape[1]):
+            ax.text(j, i, f"{M[i, j]:.2f}", ha="center", va="center", fontsize=7, color="w" if M[i, j] < .5 else "k")
+    fig.colorbar(im, label=label); ax.set_title(title)
+    return fig
+
+
+# %%
 share = module_variance(states, slices)
-fig, ax = plt.subplots(figsize=(7, 2.2))
-im = ax.imshow(share, vmin=0, vmax=1, cmap="magma", aspect="auto")
-ax.set_xticks(range(9), [t.replace("Context", "Ctx") for t in TASK_NAMES], rotation=45, ha="right")
-ax.set_yticks(range(3), ["M1", "M2", "M3"])
-for i in range(3):
-    for j in range(9): ax.text(j, i, f"{share[i, j]:.2f}", ha="center", va="center", fontsize=7, color="w" if share[i, j] < .5 else "k")
-fig.colorbar(im, label="share of variance"); ax.set_title("MoLaP (full, seed 0): activity variance per module");
+plot_module_task(share, "share of variance", "MoLaP (full, seed 0): activity variance per module", "magma");
 
 # %%
 test_close(share.sum(0), np.ones(9), eps=1e-5)
@@ -452,13 +463,7 @@ def primitive_r2(net: ModularRNN,         # the trained MoLaP network
 modules, _, _ = load_pretrained("answer", "full", 0)
 prims = answer_primitives("full", seed=0)
 r2 = primitive_r2(molap_net, modules, prims, batches)
-fig, ax = plt.subplots(figsize=(7, 2.2))
-im = ax.imshow(r2, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-ax.set_xticks(range(9), [t.replace("Context", "Ctx") for t in TASK_NAMES], rotation=45, ha="right")
-ax.set_yticks(range(3), ["M1", "M2", "M3"])
-for i in range(3):
-    for j in range(9): ax.text(j, i, f"{r2[i, j]:.2f}", ha="center", va="center", fontsize=7, color="w" if r2[i, j] < .5 else "k")
-fig.colorbar(im, label="R²"); ax.set_title("primitive R² during the tasks (pre-training readout, not refitted)");
+plot_module_task(r2, "R²", "primitive R² during the tasks (pre-training readout, not refitted)");
 
 # %%
 test_eq(r2.shape, (3, 9))
