@@ -19,9 +19,9 @@ from .core import check_int, check_float, atomic_write
 # %% auto #0
 __all__ = ['EVAL_SEED', 'CHECKPOINT_FORMAT', 'FINAL_EVAL_SEED', 'PROFILES', 'pad_time', 'stack_batches', 'forward_tasks',
            'model_task_index', 'evaluate', 'TrainConfig', 'step_seed', 'step_batches', 'save_checkpoint',
-           'load_checkpoint', 'make_optimizer', 'trained_weights_l2', 'step_loss', 'TrainResult', 'DeferredInterrupt',
-           'train', 'plot_history', 'same_weights', 'training_cost', 'split_units', 'Profile', 'get_profile',
-           'run_record', 'save_record']
+           'load_checkpoint', 'lr_at', 'make_optimizer', 'trained_weights_l2', 'step_loss', 'TrainResult',
+           'DeferredInterrupt', 'train', 'plot_history', 'same_weights', 'training_cost', 'split_units', 'Profile',
+           'get_profile', 'run_record', 'save_record']
 
 # %% ../nbs/02_training.ipynb #760f6198
 def pad_time(x: torch.Tensor, T: int) -> torch.Tensor:
@@ -95,6 +95,7 @@ class TrainConfig:
     batch_size: int = 64           # trials per task per step
     optimizer: str = "adam"        # "adam" (Yang et al.) or "sgd" (with momentum; Duncker et al.)
     lr: float = 1e-3               # learning rate
+    lr_final: float | None = None  # cosine decay of the learning rate to this value over the run (None: constant)
     momentum: float = 0.9          # SGD momentum
     clip: float | None = 1.0       # element-wise gradient clipping to ±clip (None: off)
     l2_activity: float = 0.        # weight of mean(h²) in the loss
@@ -113,6 +114,7 @@ class TrainConfig:
             object.__setattr__(self, k, check_int(k, getattr(self, k)))  # stored as a plain int (NumPy ints accepted)
         object.__setattr__(self, "seed", check_int("seed", self.seed, minimum=0))
         check_float("lr", self.lr, positive=True); check_float("momentum", self.momentum, minimum=0)
+        if self.lr_final is not None: check_float("lr_final", self.lr_final, minimum=0)
         if self.clip is not None: check_float("clip", self.clip, positive=True)
         check_float("l2_activity", self.l2_activity, minimum=0); check_float("l2_weights", self.l2_weights, minimum=0)
 
@@ -150,8 +152,10 @@ def load_checkpoint(path, model: nn.Module | None = None, optimizer=None,
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a molap training checkpoint (expected format {CHECKPOINT_FORMAT})")
     if config is not None:
-        saved, asked = dict(state["config"]), asdict(config)
-        if state["step"] <= asked["steps"]: saved["steps"] = asked["steps"]  # a run may be extended with more steps
+        # settings added since the checkpoint was written take their defaults
+        saved, asked = {**asdict(TrainConfig()), **state["config"]}, asdict(config)
+        if state["step"] <= asked["steps"] and asked["lr_final"] is None:
+            saved["steps"] = asked["steps"]  # a constant-lr run may be extended (a decaying one would change its past)
         if saved != asked:
             diff = {k: (saved.get(k), v) for k, v in asked.items() if saved.get(k) != v}
             raise ValueError(f"checkpoint {path} belongs to another run: settings differ (saved, asked) {diff}")
@@ -168,6 +172,11 @@ def load_checkpoint(path, model: nn.Module | None = None, optimizer=None,
     return state
 
 # %% ../nbs/02_training.ipynb #2bc1f66e
+def lr_at(config: TrainConfig, step: int) -> float:
+    "The learning rate of optimiser step `step` (from 0): `lr`, or a cosine from `lr` to `lr_final` over the run."
+    if config.lr_final is None: return config.lr
+    return config.lr_final + (config.lr - config.lr_final) * (1 + math.cos(math.pi * step / config.steps)) / 2
+
 def make_optimizer(params, config: TrainConfig):
     "The optimiser of `config` over `params`."
     if config.optimizer == "adam": return torch.optim.Adam(params, lr=config.lr)
@@ -268,6 +277,8 @@ def train(model: nn.Module,                   # the network; trains the paramete
                 loss.backward()
                 if config.clip is not None: torch.nn.utils.clip_grad_value_(params, config.clip)
                 if grad_transform is not None: grad_transform(model)
+                if config.lr_final is not None:
+                    for group in opt.param_groups: group["lr"] = lr_at(config, step)
                 opt.step()
                 if after_step is not None: after_step(model)
                 history["step"].append(step + 1); history["loss"].append(loss.item())
@@ -372,8 +383,8 @@ class Profile:
                                         checkpoint_every=100)  # 800 left the decision primitive short (see reproduce)
     molap: TrainConfig = TrainConfig(steps=1000, batch_size=32, schedule="together", eval_every=100,
                                      eval_trials=256, checkpoint_every=100)
-    separate: TrainConfig = TrainConfig(steps=3500, batch_size=64, schedule="together", eval_every=100,
-                                        eval_trials=256, checkpoint_every=100)
+    separate: TrainConfig = TrainConfig(steps=3500, batch_size=64, lr_final=1e-4, schedule="together",
+                                        eval_every=100, eval_trials=256, checkpoint_every=100)  # cosine: see above
     joint: TrainConfig = TrainConfig(steps=30000, batch_size=64, schedule="interleaved", eval_every=500,
                                      eval_trials=256, checkpoint_every=500)
     sequential: TrainConfig = TrainConfig(steps=3000, batch_size=64, optimizer="sgd", lr=1e-3, momentum=0.9,
