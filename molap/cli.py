@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", required=True, help="folder for checkpoints and records (re-run to resume)")
     b.add_argument("--methods", nargs="+", choices=["separate", "joint"], default=["separate", "joint"])
     r.add_argument("--no-robustness", action="store_true", help="skip the robustness analysis after the comparison")
+    r.add_argument("--no-generalisation", action="store_true", help="skip the leave-one-task-out experiment at the end")
     from molap.reproduce import METHOD_ORDER
     q = _common(sub.add_parser("robustness", help="perturb every method's trained networks: robustness.json, figures, robustness.md"))
     q.add_argument("--profile", choices=list(PROFILES), default="quick")
@@ -62,6 +63,17 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--workers", type=int, default=1, help="parallel processes (one thread each)")
     q.add_argument("--train", action="store_true",
                    help="train networks that do not ship (always on for profiles other than full, whose networks ship)")
+    from molap.generalisation import METHODS
+    g = _common(sub.add_parser("generalise", help="leave one task out: learn it on modules pre-trained without it, "
+                                                  "against the other learners; generalisation.json, figures, .md"))
+    g.add_argument("--profile", choices=list(PROFILES), default="quick")
+    g.add_argument("--out", default="molap-results", help="output folder (shared with reproduce: its pre-training is reused)")
+    g.add_argument("--seeds", type=int, nargs="+", default=[0])
+    g.add_argument("--held-out", nargs="+", default=list(TASK_NAMES), metavar="TASK",
+                   help="the tasks to hold out, one at a time (default: all nine)")
+    g.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
+    g.add_argument("--workers", type=int, default=1, help="parallel processes (one thread each)")
+    g.add_argument("--device", default=None, help="e.g. cuda; default: cuda if available, else cpu")
     return p
 
 # %% ../nbs/20_cli.ipynb #8db9b97d
@@ -97,12 +109,24 @@ def main(argv=None) -> int:
                 # two draws per magnitude (molap robustness defaults to four): the main job stays within minutes
                 rob = robustness(prof, args.out, seeds=args.seeds, workers=args.workers, draws=2)
                 print("robustness (MoLaP's normalised area vs each method):", verdict_counts(rob["claims"]))
+            if not args.no_generalisation:
+                from molap.generalisation import generalisation, REPRODUCE_HELD_OUT, claims
+                # a subset of held-out tasks keeps the main job within minutes; `molap generalise` runs all nine
+                gen = generalisation(prof, args.out, seeds=args.seeds, held_out=REPRODUCE_HELD_OUT, workers=args.workers,
+                                     device=args.device)
+                print("generalisation (held-out MoLaP facilitated?):", {c["task"]: c["facilitated"] for c in claims(gen)})
         elif args.command == "robustness":
             from molap.robustness import robustness, verdict_counts
             rob = robustness(args.profile, args.out, seeds=args.seeds, methods=args.methods, draws=args.draws,
                              n_trials=args.trials, workers=args.workers, train=args.train or args.profile != "full")
             print(f"wrote {Path(args.out) / 'robustness.md'} and robustness.json")
             if rob["claims"]: print("MoLaP's normalised area vs each method:", verdict_counts(rob["claims"]))
+        elif args.command == "generalise":
+            from molap.generalisation import generalisation, claims
+            gen = generalisation(args.profile, args.out, seeds=args.seeds, held_out=args.held_out, methods=args.methods,
+                                 workers=args.workers, device=args.device)
+            print(f"wrote {Path(args.out) / 'generalisation.md'} and generalisation.json")
+            print("held-out MoLaP facilitated?", {c["task"]: c["facilitated"] for c in claims(gen)})
         elif args.command == "baselines":
             from molap.baselines import run_baseline, results_table
             prof, device = profile_from_args(args), check_device(args.device)

@@ -8,7 +8,7 @@ Docs: https://molap-dev.github.io/molap/pretraining.html.md"""
 from __future__ import annotations
 from dataclasses import dataclass, replace
 import torch
-from .tasks import TASK_NAMES, TaskConfig, Batch, make_batch, task_index, angular_distance
+from .tasks import TASK_NAMES, TaskConfig, Batch, make_batch, task_index, angular_distance, accuracy
 from .networks import ModularRNN
 from .training import TrainConfig, Profile, get_profile, train, plot_history, forward_tasks, EVAL_SEED
 from .primitives import CCA, cca, latent_primitives, split_dimensions
@@ -17,7 +17,7 @@ from .primitives import CCA, cca, latent_primitives, split_dimensions
 __all__ = ['ANSWER_COPIES', 'Primitives', 'cca_primitives', 'held_stimuli', 'v1_primitives', 'io_masks', 'pretraining_network',
            'latent_batch', 'module_r2', 'pretrain', 'plot_module_outputs', 'random_modules', 'fixation_target',
            'answer_so_far', 'answer_targets', 'decision_weights', 'decision_strength', 'block_cca', 'answer_samples',
-           'answer_ccas', 'answer_primitives']
+           'answer_ccas', 'answer_primitives', 'module_accuracy', 'modality_share']
 
 # %% ../nbs/04_pretraining.ipynb #2ab9b554
 @dataclass
@@ -29,6 +29,7 @@ class Primitives:
     out_groups: list      # slice of the q latent targets produced by module i
     input_map: object = None  # task -> (M [p, 5], c [p]): latent inputs = M x + c of the 5 paper inputs (None: not linear)
     stats: object = None  # the corpus statistics behind them (a `CCA`, or {task: CCA}), for the records
+    output_map: object = None  # task -> (M [3, q], c [3]): the task's outputs ≈ M · latent targets + c (None: not linear)
 
     @property
     def n_in(self) -> int: return self.in_groups[-1].stop
@@ -101,12 +102,14 @@ def latent_batch(b: Batch, p: Primitives) -> Batch:
     return replace(b, inputs=x, targets=y * keep, mask=keep.expand(-1, -1, y.shape[-1]))
 
 @torch.no_grad()
-def module_r2(model: ModularRNN, p: Primitives, n_trials: int = 64, task_config=None, seed: int = EVAL_SEED) -> dict:
+def module_r2(model: ModularRNN, p: Primitives, n_trials: int = 64, task_config=None, seed: int = EVAL_SEED,
+              tasks=TASK_NAMES,  # the tasks to score on (a leave-one-out run leaves its held-out task out)
+             ) -> dict:
     "R² of each module's latent output on fixed held-out batches of every task: {'M1': ..., 'M2': ..., ...}."
-    dev = model.J.device
+    dev, tasks = model.J.device, list(tasks)
     batches = [latent_batch(make_batch(t, n_trials, seed=seed + task_index(t), config=task_config, device=dev), p)
-               for t in TASK_NAMES]
-    ys, _ = forward_tasks(model, batches, TASK_NAMES, generator=torch.Generator(dev).manual_seed(seed))
+               for t in tasks]
+    ys, _ = forward_tasks(model, batches, tasks, generator=torch.Generator(dev).manual_seed(seed))
     err = sum(((y[:b.targets.shape[0]] - b.targets) ** 2 * b.mask).sum((0, 1)) for y, b in zip(ys, batches))
     n = sum(b.mask.sum((0, 1)) for b in batches)
     mean = sum((b.targets * b.mask).sum((0, 1)) for b in batches) / n
@@ -121,14 +124,15 @@ def pretrain(p: Primitives,                 # primitives to learn
              progress: bool = True,
              device=None,
              config: TrainConfig | None = None,  # overrides `profile.pretrain` (steps, batch, lr) when given
+             tasks=TASK_NAMES,              # the corpus the modules see (leave-one-task-out: all but one)
              **kw,                          # to `pretraining_network`
             ):
     "Pre-train the modules of a modular network on primitives `p`; returns the `TrainResult`."
-    prof = get_profile(profile)
+    prof, tasks = get_profile(profile), list(tasks)
     model = pretraining_network(p, prof.module_sizes, seed=seed, alpha=prof.alpha, **kw).to(device or "cpu")
-    return train(model, TASK_NAMES, replace(config or prof.pretrain, seed=seed), prof.task, checkpoint=checkpoint,
+    return train(model, tasks, replace(config or prof.pretrain, seed=seed), prof.task, checkpoint=checkpoint,
                  progress=progress, transform=lambda b: latent_batch(b, p),
-                 evaluate_fn=lambda m: module_r2(m, p, task_config=prof.task))
+                 evaluate_fn=lambda m: module_r2(m, p, task_config=prof.task, tasks=tasks))
 
 # %% ../nbs/04_pretraining.ipynb #ed922d95
 def plot_module_outputs(model: ModularRNN, p: Primitives, tasks=("DelayPro", "MemDm1", "ContextMemDm2"), seed: int = 1):
@@ -251,20 +255,55 @@ def answer_primitives(ccas: dict | Profile | str = "quick",  # {task: block CCA}
                       seed: int = 0,                         # seeds the CCA samples (with a profile)
                       strength: bool = True,                 # answers carry the decision variable (with a profile)
                       weights: dict | None = None,           # decision weights the given `ccas` were fitted with
+                      tasks=TASK_NAMES,                      # the tasks to fit (with a profile): a held-out task has no CCA
                      ) -> Primitives:
     "The answer primitives: per task, module i turns U_T = (x − μ_x,T)A_T into V_T = (Y − μ_y,T)B_T (pairs of `ANSWER_COPIES`)."
     if not isinstance(ccas, dict):
         prof = get_profile(ccas)
-        weights = decision_weights(seed=seed, config=prof.task) if strength else None
-        ccas = answer_ccas(prof.cca_trials, seed, prof.task, weights=weights)
+        weights = decision_weights(seed=seed, config=prof.task, tasks=tasks) if strength else None
+        ccas = answer_ccas(prof.cca_trials, seed, prof.task, tasks=tasks, weights=weights)
     D = torch.zeros(3, len(ANSWER_COPIES)); D[list(ANSWER_COPIES), range(len(ANSWER_COPIES))] = 1
+    def _cca(task):
+        if task not in ccas: raise ValueError(f"the answer primitives have no CCA of {task!r}; fitted: {', '.join(ccas)}")
+        return ccas[task]
     def latent(b: Batch):
-        c = ccas[b.task]
+        c = _cca(b.task)
         U = ((b.inputs[:, :, :5].double() - c.mu_x) @ c.A).to(b.inputs)
         V = ((answer_targets(b, weights).double() - c.mu_y) @ c.B).to(b.inputs)
         return U[..., list(ANSWER_COPIES)], V[..., list(ANSWER_COPIES)]
     def input_map(task):
-        M = (ccas[task].A.float() @ D).T                 # [5 latent, 5 inputs]
-        return M, -M @ ccas[task].mu_x.float()
+        c = _cca(task)
+        M = (c.A.float() @ D).T                          # [5 latent, 5 inputs]
+        return M, -M @ c.mu_x.float()
+    def output_map(task):
+        c = _cca(task)
+        E = D / D.sum(1, keepdim=True)                   # [3 pairs, 5 latent]: the mean of a pair's copies
+        M = torch.linalg.inv(c.B).T.float() @ E          # Y = (B⁻¹)ᵀ v + μ_y, from V = (Y − μ_y) B
+        return M, c.mu_y.float()
     groups = [slice(0, 1), slice(1, 3), slice(3, 5)]
-    return Primitives("answer", latent, groups, groups, input_map, ccas)
+    return Primitives("answer", latent, groups, groups, input_map, ccas, output_map)
+
+# %% ../nbs/04_pretraining.ipynb #094ee922
+@torch.no_grad()
+def module_accuracy(model: ModularRNN,      # a pre-training network (`pretraining_network`), trained or not
+                    p: Primitives,          # its primitives; they need an `output_map`
+                    tasks=TASK_NAMES,       # tasks to score
+                    n_trials: int = 256,    # trials per task
+                    task_config=None,       # corpus settings
+                    seed: int = EVAL_SEED,  # batch seeds are seed + task index
+                   ) -> dict:               # task -> fraction correct
+    "Fraction correct of the modules' own answers: their latent outputs mapped back to task outputs by `p.output_map`."
+    if p.output_map is None: raise ValueError(f"the {p.name} primitives have no linear map back to the task outputs")
+    dev, out = model.J.device, {}
+    for t in tasks:
+        b = make_batch(t, n_trials, seed=seed + task_index(t), config=task_config, device=dev)
+        (y,), _ = forward_tasks(model, [latent_batch(b, p)], [t], generator=torch.Generator(dev).manual_seed(seed))
+        M, c = p.output_map(t)
+        out[t] = accuracy(y @ M.to(y).T + c.to(y), b)
+    return out
+
+# %% ../nbs/04_pretraining.ipynb #380fb541
+def modality_share(c: CCA) -> float:
+    "The share of a block CCA's response-plane input weights on modality 1's channels (0.5: both modalities alike)."
+    m1, m2 = c.A[1:3, 1:].norm().item(), c.A[3:5, 1:].norm().item()
+    return m1 / (m1 + m2)

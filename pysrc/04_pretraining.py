@@ -38,7 +38,7 @@
 from __future__ import annotations
 from dataclasses import dataclass, replace
 import torch
-from molap.tasks import TASK_NAMES, TaskConfig, Batch, make_batch, task_index, angular_distance
+from molap.tasks import TASK_NAMES, TaskConfig, Batch, make_batch, task_index, angular_distance, accuracy
 from molap.networks import ModularRNN
 from molap.training import TrainConfig, Profile, get_profile, train, plot_history, forward_tasks, EVAL_SEED
 from molap.primitives import CCA, cca, latent_primitives, split_dimensions
@@ -73,6 +73,7 @@ class Primitives:
     out_groups: list      # slice of the q latent targets produced by module i
     input_map: object = None  # task -> (M [p, 5], c [p]): latent inputs = M x + c of the 5 paper inputs (None: not linear)
     stats: object = None  # the corpus statistics behind them (a `CCA`, or {task: CCA}), for the records
+    output_map: object = None  # task -> (M [3, q], c [3]): the task's outputs ≈ M · latent targets + c (None: not linear)
 
     @property
     def n_in(self) -> int: return self.in_groups[-1].stop
@@ -200,12 +201,14 @@ def latent_batch(b: Batch, p: Primitives) -> Batch:
     return replace(b, inputs=x, targets=y * keep, mask=keep.expand(-1, -1, y.shape[-1]))
 
 @torch.no_grad()
-def module_r2(model: ModularRNN, p: Primitives, n_trials: int = 64, task_config=None, seed: int = EVAL_SEED) -> dict:
+def module_r2(model: ModularRNN, p: Primitives, n_trials: int = 64, task_config=None, seed: int = EVAL_SEED,
+              tasks=TASK_NAMES,  # the tasks to score on (a leave-one-out run leaves its held-out task out)
+             ) -> dict:
     "R² of each module's latent output on fixed held-out batches of every task: {'M1': ..., 'M2': ..., ...}."
-    dev = model.J.device
+    dev, tasks = model.J.device, list(tasks)
     batches = [latent_batch(make_batch(t, n_trials, seed=seed + task_index(t), config=task_config, device=dev), p)
-               for t in TASK_NAMES]
-    ys, _ = forward_tasks(model, batches, TASK_NAMES, generator=torch.Generator(dev).manual_seed(seed))
+               for t in tasks]
+    ys, _ = forward_tasks(model, batches, tasks, generator=torch.Generator(dev).manual_seed(seed))
     err = sum(((y[:b.targets.shape[0]] - b.targets) ** 2 * b.mask).sum((0, 1)) for y, b in zip(ys, batches))
     n = sum(b.mask.sum((0, 1)) for b in batches)
     mean = sum((b.targets * b.mask).sum((0, 1)) for b in batches) / n
@@ -233,14 +236,15 @@ def pretrain(p: Primitives,                 # primitives to learn
              progress: bool = True,
              device=None,
              config: TrainConfig | None = None,  # overrides `profile.pretrain` (steps, batch, lr) when given
+             tasks=TASK_NAMES,              # the corpus the modules see (leave-one-task-out: all but one)
              **kw,                          # to `pretraining_network`
             ):
     "Pre-train the modules of a modular network on primitives `p`; returns the `TrainResult`."
-    prof = get_profile(profile)
+    prof, tasks = get_profile(profile), list(tasks)
     model = pretraining_network(p, prof.module_sizes, seed=seed, alpha=prof.alpha, **kw).to(device or "cpu")
-    return train(model, TASK_NAMES, replace(config or prof.pretrain, seed=seed), prof.task, checkpoint=checkpoint,
+    return train(model, tasks, replace(config or prof.pretrain, seed=seed), prof.task, checkpoint=checkpoint,
                  progress=progress, transform=lambda b: latent_batch(b, p),
-                 evaluate_fn=lambda m: module_r2(m, p, task_config=prof.task))
+                 evaluate_fn=lambda m: module_r2(m, p, task_config=prof.task, tasks=tasks))
 
 
 # %%
@@ -503,23 +507,33 @@ def answer_primitives(ccas: dict | Profile | str = "quick",  # {task: block CCA}
                       seed: int = 0,                         # seeds the CCA samples (with a profile)
                       strength: bool = True,                 # answers carry the decision variable (with a profile)
                       weights: dict | None = None,           # decision weights the given `ccas` were fitted with
+                      tasks=TASK_NAMES,                      # the tasks to fit (with a profile): a held-out task has no CCA
                      ) -> Primitives:
     "The answer primitives: per task, module i turns U_T = (x − μ_x,T)A_T into V_T = (Y − μ_y,T)B_T (pairs of `ANSWER_COPIES`)."
     if not isinstance(ccas, dict):
         prof = get_profile(ccas)
-        weights = decision_weights(seed=seed, config=prof.task) if strength else None
-        ccas = answer_ccas(prof.cca_trials, seed, prof.task, weights=weights)
+        weights = decision_weights(seed=seed, config=prof.task, tasks=tasks) if strength else None
+        ccas = answer_ccas(prof.cca_trials, seed, prof.task, tasks=tasks, weights=weights)
     D = torch.zeros(3, len(ANSWER_COPIES)); D[list(ANSWER_COPIES), range(len(ANSWER_COPIES))] = 1
+    def _cca(task):
+        if task not in ccas: raise ValueError(f"the answer primitives have no CCA of {task!r}; fitted: {', '.join(ccas)}")
+        return ccas[task]
     def latent(b: Batch):
-        c = ccas[b.task]
+        c = _cca(b.task)
         U = ((b.inputs[:, :, :5].double() - c.mu_x) @ c.A).to(b.inputs)
         V = ((answer_targets(b, weights).double() - c.mu_y) @ c.B).to(b.inputs)
         return U[..., list(ANSWER_COPIES)], V[..., list(ANSWER_COPIES)]
     def input_map(task):
-        M = (ccas[task].A.float() @ D).T                 # [5 latent, 5 inputs]
-        return M, -M @ ccas[task].mu_x.float()
+        c = _cca(task)
+        M = (c.A.float() @ D).T                          # [5 latent, 5 inputs]
+        return M, -M @ c.mu_x.float()
+    def output_map(task):
+        c = _cca(task)
+        E = D / D.sum(1, keepdim=True)                   # [3 pairs, 5 latent]: the mean of a pair's copies
+        M = torch.linalg.inv(c.B).T.float() @ E          # Y = (B⁻¹)ᵀ v + μ_y, from V = (Y − μ_y) B
+        return M, c.mu_y.float()
     groups = [slice(0, 1), slice(1, 3), slice(3, 5)]
-    return Primitives("answer", latent, groups, groups, input_map, ccas)
+    return Primitives("answer", latent, groups, groups, input_map, ccas, output_map)
 
 
 # %% [markdown]
@@ -570,3 +584,93 @@ xa, _ = ans_p.latent(make_batch("MemAnti", 4, seed=1))
 bm = make_batch("MemAnti", 4, seed=1)
 test_close(xa, bm.inputs[:, :, :5] @ M.T + c0, eps=1e-4)
 test_fail(lambda: ans_p.latent(replace(bm, task="Nope")), contains="Nope")
+
+
+# %% [markdown]
+# ## The modules' own answers
+#
+# R² is a poor judge of a memory primitive. It pools every step of every trial, and most of the variance of the
+# answer target lies in the steps while a stimulus is on, which any module that follows its input gets right; the
+# steps that matter, the end of a long delay, are few. One quick-profile seed of this project showed it: its modules
+# scored R² 0.95 on MemPro's latent targets, yet their MemPro memory had faded by the response, and MoLaP then failed
+# MemPro (0.20 correct) on them.
+#
+# The answer primitives can be scored the way the tasks score a network. Their targets are a linear map of the task's
+# own outputs (fixation, and the answer so far, scaled by strength in the decision tasks), so the modules' latent
+# outputs map back, through each task's CCA, to outputs in the task's encoding: `output_map`. `module_accuracy` reads
+# the pre-training network that way and scores it with the task's own `accuracy` (the last step, the 18° criterion).
+
+# %%
+#| export
+@torch.no_grad()
+def module_accuracy(model: ModularRNN,      # a pre-training network (`pretraining_network`), trained or not
+                    p: Primitives,          # its primitives; they need an `output_map`
+                    tasks=TASK_NAMES,       # tasks to score
+                    n_trials: int = 256,    # trials per task
+                    task_config=None,       # corpus settings
+                    seed: int = EVAL_SEED,  # batch seeds are seed + task index
+                   ) -> dict:               # task -> fraction correct
+    "Fraction correct of the modules' own answers: their latent outputs mapped back to task outputs by `p.output_map`."
+    if p.output_map is None: raise ValueError(f"the {p.name} primitives have no linear map back to the task outputs")
+    dev, out = model.J.device, {}
+    for t in tasks:
+        b = make_batch(t, n_trials, seed=seed + task_index(t), config=task_config, device=dev)
+        (y,), _ = forward_tasks(model, [latent_batch(b, p)], [t], generator=torch.Generator(dev).manual_seed(seed))
+        M, c = p.output_map(t)
+        out[t] = accuracy(y @ M.to(y).T + c.to(y), b)
+    return out
+
+
+# %% [markdown]
+# The map is exact: the latent targets themselves, mapped back, are the answer targets, and score 1.0 on every task
+# (the decision tasks' strength scaling changes the response's length, not its direction):
+
+# %%
+perfect = {}
+for t in TASK_NAMES:
+    bt = make_batch(t, 32, seed=5)
+    _, vt = ans_p.latent(bt)
+    Mt, ct = ans_p.output_map(t)
+    yt = vt @ Mt.T + ct
+    test_close(yt, answer_targets(bt, decision_weights()), eps=1e-4)
+    perfect[t] = accuracy(yt, bt)
+perfect
+
+# %%
+test_eq(set(perfect.values()), {1.0})
+untrained = module_accuracy(pretraining_network(ans_p, quick.module_sizes, seed=0, alpha=quick.alpha), ans_p,
+                            n_trials=32, task_config=quick.task)
+assert max(untrained.values()) < 0.5, untrained               # untrained modules answer at chance
+test_fail(lambda: module_accuracy(net, v1_primitives()), contains="no linear map")
+
+
+# %% [markdown]
+# What the measure found. The quick profile first fitted each task's CCA on 64 trials, two batches of 32, and the
+# single-modality tasks draw their stimulus modality once per batch (the reference convention). Two batches are too
+# few: when both drew the same modality, the task's CCA gives the other modality's channels no weight, and the modules
+# never see that modality's stimuli in that task; when they drew one each, the low-correlation memory tasks still got a
+# noisy, lopsided estimate. That was the failing seed: modules with R² 0.74–0.95 that answered 0.11 of DelayPro and
+# 0.15 of MemPro trials themselves (and the same with modules started from another seed: the primitives were at
+# fault, not the modules), on which MoLaP then failed MemPro. With 256 trials (eight batches, as in the full profile)
+# every single-modality task weighs both modalities alike, and the same seed's modules answer every Pro/Anti trial. The share of each task's response-plane weights that falls on modality 1 (0.5 = balanced), for
+# seed 4 of the quick profile, with 64 and with 256 trials:
+
+# %%
+#| export
+def modality_share(c: CCA) -> float:
+    "The share of a block CCA's response-plane input weights on modality 1's channels (0.5: both modalities alike)."
+    m1, m2 = c.A[1:3, 1:].norm().item(), c.A[3:5, 1:].norm().item()
+    return m1 / (m1 + m2)
+
+
+# %%
+single = ("DelayPro", "DelayAnti", "MemPro", "MemAnti")
+shares = {n: {t: round(modality_share(c), 2) for t, c in answer_ccas(n, seed=4, config=quick.task, tasks=single,
+                                                                      weights={}).items()} for n in (64, 256)}
+shares
+
+# %%
+assert min(shares[64].values()) < 0.05                    # 64 trials: a task whose CCA ignores modality 1
+for seed in range(5):
+    for t, c in answer_ccas(quick.cca_trials, seed=seed, config=quick.task, tasks=single, weights={}).items():
+        assert 0.3 < modality_share(c) < 0.7, (seed, t)   # the profile's 256 trials: both modalities, every seed
