@@ -408,7 +408,7 @@ class Profile:
 
 # %% ../nbs/02_training.ipynb #cdd0cfa0
 PROFILES = {
-    "quick": Profile("quick", n_rec=64, cca_trials=64,
+    "quick": Profile("quick", n_rec=64, cca_trials=256,  # 64 trials (2 batches) could miss a modality: see pretraining
                      pretrain=TrainConfig(steps=600, batch_size=8, lr=3e-3, schedule="together", eval_every=100,
                                           checkpoint_every=100),
                      molap=TrainConfig(steps=250, batch_size=16, schedule="together", eval_every=50,

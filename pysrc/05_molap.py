@@ -402,7 +402,8 @@ test_fail(lambda: run_molap("random", warm_start=True), contains="no pre-trainin
 def ablation_table(ablation: dict) -> str:
     "Markdown table of an ablation file: construction × start, mean ± sd over seeds, Pro/Anti minimum, module R²."
     import statistics as st
-    rows = ["| modules | start | mean ± sd | Pro/Anti worst seed | decision tasks | R² M1 / M2 / M3 |", "|---|---|---|---|---|---|"]
+    rows = ["| modules | start | mean ± sd | Pro/Anti worst seed | decision tasks | R² M1 / M2 / M3 | modules' own answers |",
+            "|---|---|---|---|---|---|---|"]
     keys = sorted({(r["variant"], r["warm_start"]) for r in ablation["rows"]}, key=lambda k: (VARIANTS.index(k[0]), not k[1]))
     for v, warm in keys:
         rs = [r for r in ablation["rows"] if (r["variant"], r["warm_start"]) == (v, warm)]
@@ -410,8 +411,12 @@ def ablation_table(ablation: dict) -> str:
         worst = min(min(r["accuracy"][t] for t in TASK_NAMES[:4]) for r in rs)
         dec = st.fmean(st.fmean(r["accuracy"][t] for t in TASK_NAMES[4:]) for r in rs)
         r2 = " / ".join(f"{st.fmean(r['r2'][m] for r in rs):.2f}" for m in ("M1", "M2", "M3"))
+        own = "–"  # the modules' own fraction correct (primitives with an output map): Pro/Anti worst seed, decisions
+        if all("own_accuracy" in r for r in rs):
+            own = (f"{min(min(r['own_accuracy'][t] for t in TASK_NAMES[:4]) for r in rs):.2f} / "
+                   f"{st.fmean(st.fmean(r['own_accuracy'][t] for t in TASK_NAMES[4:]) for r in rs):.3f}")
         rows.append(f"| {method_name(v)} | {'warm' if warm else 'cold'} | {st.fmean(means):.3f} ± {st.pstdev(means):.3f} "
-                    f"| {worst:.2f} | {dec:.3f} | {r2} |")
+                    f"| {worst:.2f} | {dec:.3f} | {r2} | {own} |")
     return "\n".join(rows)
 
 

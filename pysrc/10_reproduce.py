@@ -432,18 +432,23 @@ Markdown("\n".join(claims(quick5)))
 
 # %% [markdown]
 # The checks below are on the shipped numbers (so they hold on any machine). MoLaP on the answer primitives solves the
-# four Pro/Anti tasks (≥ 0.9 each) on four of the five seeds; on seed 4 its memory modules came out of pre-training
-# weakest (R² of M2, M3 ≈ 0.74, the lowest of the five) and MemPro fails (0.20): the memory solution is still missed
-# now and then, and a pre-training that restarts and keeps the best held-out R² is the obvious next step. It beats the
-# lag-0 reading, the v1 primitives and untrained modules on the mean; the decision tasks are where it falls short of
-# the paper (≈ 0.7 here).
+# four Pro/Anti tasks (≥ 0.9 each) on every one of the five seeds, with the modules' memory learned on every seed
+# (R² of M2 and M3 per seed below). An earlier version of this profile fitted each task's CCA on 64 trials, and one
+# seed in five then failed MemPro: single-modality tasks draw their stimulus modality once per batch, and two
+# batches could miss a modality ([pre-training](pretraining.html) shows it); the profile now uses 256 trials, as the
+# full one does. MoLaP beats the lag-0 reading, the v1 primitives and untrained modules on the mean, and it learns the
+# two memory Pro/Anti tasks in a budget (250 steps of 16 trials per task) in which the separate networks, with eight
+# times the trained parameters and twice the trials, do not. The decision tasks are where it falls short of the paper
+# (≈ 0.7 here).
 
 # %%
 Q = {m: quick5["methods"][m] for m in quick5["methods"]}
 pro_anti = [all(Q["molap"]["accuracy_per_seed"][t][k] >= 0.9 for t in TASK_NAMES[:4]) for k in range(5)]
-test_eq(pro_anti, [True, True, True, True, False])
-test_eq(min(Q["molap"]["pretraining"]["r2_per_seed"]["M2"]), Q["molap"]["pretraining"]["r2_per_seed"]["M2"][4])
+test_eq(pro_anti, [True] * 5)
+assert min(Q["molap"]["pretraining"]["r2_per_seed"]["M2"]) > 0.7, Q["molap"]["pretraining"]["r2_per_seed"]
 for m in ("molap-lag0", "molap-v1", "molap-random"): assert Q["molap"]["mean_accuracy"] > Q[m]["mean_accuracy"], m
+assert max(Q["separate"]["accuracy"][t] for t in ("MemPro", "MemAnti")) < 0.5          # separate: not in this budget
+assert Q["molap"]["trained_parameters_per_task"] * 8 <= Q["separate"]["trained_parameters_per_task"]
 assert max(Q["molap"]["accuracy"][t] for t in TASK_NAMES[4:]) < 0.95
 
 # %% [markdown]
@@ -538,7 +543,7 @@ Markdown("\n".join(claims(full)) + "\n\n" + f"Pre-training R² per module: "
 # **Pre-training length.** MoLaP's decision-task errors are the low-coherence trials ([dynamics](dynamics.html)), and
 # the modules' own answers on decision trials were the limit: pre-trained for 800 steps (the first full run), M2 and
 # M3 alone answered 0.74–0.81 of decision trials right. Pre-training four times longer (3,200 steps, now the full
-# profile's setting) was run on seeds 0 and 1; both lengths on seed 0, same everything else:
+# profile's setting) was run on seeds 0, 1 and 2; both lengths on seed 0, same everything else:
 
 # %%
 L = full["pretraining_length"]
@@ -550,3 +555,41 @@ Markdown(results_table({f"{k} pre-training steps, seed 0": v for k, v in L.items
 assert all(F["molap"]["accuracy"][t] >= 0.95 for t in TASK_NAMES[:4])
 assert F["molap"]["mean_accuracy"] > max(F[m]["mean_accuracy"] for m in ("molap-lag0", "molap-v1", "molap-random"))
 assert F["molap"]["trained_parameters_per_task"] < 0.1 * F["separate"]["trained_parameters_per_task"]
+
+# %% [markdown]
+# ### What holds the decision tasks back
+#
+# Pre-training succeeded on every seed: module R² is listed per seed above, and, the better judge for a memory
+# primitive (see [pre-training](pretraining.html)), the shipped modules' *own* answers, read back through each task's
+# CCA by `module_accuracy`, are computed here from the shipped files for every seed, beside MoLaP's accuracy on the
+# same seed:
+
+# %%
+from molap.multitask import load_pretrained
+from molap.pretraining import answer_primitives, module_accuracy
+
+# %%
+own = {}
+for seed in F["molap"]["seeds"]:
+    mods, _, _ = load_pretrained("answer", "full", seed)
+    own[seed] = module_accuracy(mods, answer_primitives("full", seed=seed), task_config=get_profile("full").task)
+decisions = TASK_NAMES[4:]
+mean_dec = lambda acc: sum(acc[t] for t in decisions) / len(decisions)
+molap_dec = {s: sum(F["molap"]["accuracy_per_seed"][t][k] for t in decisions) / len(decisions)
+             for k, s in enumerate(F["molap"]["seeds"])}
+Markdown("| seed | modules' own: Pro/Anti (worst) | modules' own: decisions (mean) | MoLaP: decisions (mean) |\n|---|---|---|---|\n"
+         + "\n".join(f"| {s} | {min(own[s][t] for t in TASK_NAMES[:4]):.2f} | {mean_dec(own[s]):.3f} | {molap_dec[s]:.3f} |"
+                     for s in own))
+
+# %% [markdown]
+# The modules answer every Pro/Anti trial themselves on every seed, and about 0.90–0.92 of the decision trials; the
+# task stage, with its own I_T and O_T per task, ends within a hundredth or two of that. So MoLaP's decision accuracy
+# here *is* the modules' decision accuracy, read out: the frozen-J stage is not what falls short, the decision
+# primitive the modules learned in pre-training is. Closing the gap to the paper is a pre-training problem (more of
+# it helped, 800 → 3,200 steps above; bigger decision modules and a loss that weighs the end of the trial are the next
+# things to measure), not a task-stage one.
+
+# %%
+for s in own:
+    assert min(own[s][t] for t in TASK_NAMES[:4]) >= 0.99, (s, own[s])          # memory for direction: every seed
+    assert abs(molap_dec[s] - mean_dec(own[s])) < 0.03, (s, molap_dec[s], mean_dec(own[s]))  # MoLaP ≈ its modules

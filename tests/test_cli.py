@@ -41,13 +41,17 @@ def test_molap_reproduce_quick_end_to_end(tmp_path, root):
         assert set(entry["accuracy"]) == set(TASK_NAMES)
         for k in ("trained_parameters_per_task", "total_parameters", "parameter_updates", "train_seconds"):
             assert entry[k] > 0
+    # what the quick profile shows: MoLaP on frozen modules solves the four tasks that hold a direction across a delay
+    assert all(res["methods"]["molap"]["accuracy"][t] >= 0.9 for t in TASK_NAMES[:4]), res["methods"]["molap"]["accuracy"]
     # MoLaP trains far fewer parameters per task than a separate network
     assert res["methods"]["molap"]["trained_parameters_per_task"] < 0.2 * res["methods"]["separate"]["trained_parameters_per_task"]
     report = (tmp_path / "report.md").read_text()
     assert "chance is 0.1" in report and "The paper's claims at this profile" in report
     rob = json.loads((tmp_path / "robustness.json").read_text())  # the robustness analysis ran on the same networks
     assert set(rob["methods"]) == set(res["methods"]) and len(rob["claims"]) == 8 * 5
-    for name in ("report.md", "robustness.md"):
+    gen = json.loads((tmp_path / "generalisation.json").read_text())  # and the leave-one-task-out subset
+    assert gen["held_out"] and all(set(v) >= {"molap", "separate"} for v in gen["held_out"].values())
+    for name in ("report.md", "robustness.md", "generalisation.md"):
         for line in (tmp_path / name).read_text().splitlines():
             if line.startswith("!["):
                 assert (tmp_path / line.split("(")[1].rstrip(")")).exists(), line

@@ -4,14 +4,18 @@
     python tools/ship_results.py runs/full               # -> molap/data/{results,pretrained,checkpoints}
     python tools/ship_results.py runs/quick --numbers-only   # a quick-profile run: results.json only (no weights)
     python tools/ship_results.py runs/full-molap --add molap  # add one method's finished runs to the shipped results
+    python tools/ship_results.py runs/full-molap --add molap --merge   # ... as more seeds of the shipped ones
+    python tools/ship_results.py runs/full-sep --add separate --earlier "constant lr 1e-3"  # a new recipe replaces
 
 The first form ships results.json (as `molap/data/results/<profile>.json`), the pre-trained modules (read back by
 `molap.multitask.load_pretrained`) and the trained weights of every method (state dicts, weights_only=True). `--add M`
 summarises the per-seed records `runs/<M's file name>-<profile>-seed*.json` of one method (e.g. MoLaP's default,
 run later than the rest), puts them into the shipped results of their profile under M, and ships their weights;
-every other method's numbers stay as they were.
+every other method's numbers stay as they were. With `--merge` the new seeds join the seeds already shipped for M (their
+per-seed numbers are kept as shipped, the means recomputed over all); with `--earlier LABEL` the shipped summary of M
+is kept under `earlier["M (LABEL)"]` before the new runs replace it.
 """
-import argparse, json, shutil
+import argparse, json, shutil, statistics
 from pathlib import Path
 import torch
 from molap.core import atomic_write
@@ -20,6 +24,7 @@ from molap.multitask import save_pretrained, method_name, VARIANTS
 from molap.pretraining import cca_primitives, v1_primitives, answer_primitives, pretraining_network
 from molap.primitives import latent_primitives
 from molap.reproduce import summarise
+from molap.tasks import TASK_NAMES
 
 DATA = Path(__file__).resolve().parents[1] / "molap" / "data"
 FILE = {method_name(v): f"molap-{v}" for v in VARIANTS}  # method -> its runs' file prefix
@@ -54,15 +59,39 @@ def ship_all(src: Path, numbers_only: bool):
             ship_weights(src, f"{FILE.get(m, m)}-{profile}-seed{seed}", f"{FILE.get(m, m)}-{profile}-seed{seed}")
 
 
-def add_method(src: Path, method: str):
+def merge_seeds(old: dict, new: dict) -> dict:
+    "A shipped summary `old` joined by the summary `new` of further seeds: per-seed numbers kept, means over all seeds."
+    if set(old["seeds"]) & set(new["seeds"]): raise SystemExit(f"seeds {old['seeds']} already shipped; new: {new['seeds']}")
+    n_old, n_new = len(old["seeds"]), len(new["seeds"])
+    wmean = lambda a, b: (a * n_old + b * n_new) / (n_old + n_new)  # means of the two groups, weighted by seeds
+    acc = {t: old["accuracy_per_seed"][t] + new["accuracy_per_seed"][t] for t in TASK_NAMES}
+    out = dict(old, accuracy={t: statistics.fmean(v) for t, v in acc.items()},
+               accuracy_sd={t: statistics.pstdev(v) for t, v in acc.items()}, accuracy_per_seed=acc,
+               mean_accuracy=statistics.fmean(statistics.fmean(v) for v in acc.values()),
+               seeds=old["seeds"] + new["seeds"], train_seconds=wmean(old["train_seconds"], new["train_seconds"]))
+    if "pretraining" in old:
+        po, pn = old["pretraining"], new["pretraining"]
+        per_seed = {m: po["r2_per_seed"][m] + pn["r2_per_seed"][m] for m in po["r2_per_seed"]}
+        out["pretraining"] = dict(po, r2={m: statistics.fmean(v) for m, v in per_seed.items()}, r2_per_seed=per_seed,
+                                  train_seconds=wmean(po["train_seconds"], pn["train_seconds"]))
+    return out
+
+
+def add_method(src: Path, method: str, merge: bool = False, earlier: str | None = None):
     records = [json.loads(p.read_text()) for p in sorted((src / "runs").glob(f"{FILE.get(method, method)}-*-seed*.json"))]
     if not records: raise SystemExit(f"no finished runs of {method} in {src / 'runs'}")
     profile = records[0]["profile"]
     path = DATA / "results" / f"{profile}.json"
     results = json.loads(path.read_text())
-    results["methods"][method] = summarise(records)
+    new, old = summarise(records), results["methods"].get(method)
+    if earlier:
+        if old is None: raise SystemExit(f"no shipped {method} to keep as earlier")
+        results.setdefault("earlier", {})[f"{method} ({earlier})"] = old
+    results["methods"][method] = merge_seeds(old, new) if merge else new
+    seeds = results["methods"][method]["seeds"]
     results.setdefault("added", {})[method] = (f"ran after the rest of this profile, with the settings in its "
-                                               f"profile_settings; seeds {[r['seed'] for r in records]}")
+                                               f"profile_settings; seeds {seeds}"
+                                               + (f" (seeds {new['seeds']} added to {old['seeds']})" if merge else ""))
     results["methods"][method]["profile_settings"] = records[0]["profile_settings"]
     atomic_write(path, lambda t: Path(t).write_text(json.dumps(results, indent=1)))
     variant = records[0]["variant"]
@@ -77,9 +106,11 @@ def main(argv=None):
     ap.add_argument("src", help="a reproduction's output folder")
     ap.add_argument("--numbers-only", action="store_true", help="ship results.json only")
     ap.add_argument("--add", metavar="METHOD", help="add one method's finished runs to the shipped results")
+    ap.add_argument("--merge", action="store_true", help="with --add: the runs are further seeds of the shipped method")
+    ap.add_argument("--earlier", metavar="LABEL", help="with --add: keep the shipped summary under earlier[METHOD (LABEL)]")
     args = ap.parse_args(argv)
     src = Path(args.src)
-    add_method(src, args.add) if args.add else ship_all(src, args.numbers_only)
+    add_method(src, args.add, args.merge, args.earlier) if args.add else ship_all(src, args.numbers_only)
     total = sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file())
     print(f"shipped to {DATA} ({total / 1e6:.1f} MB in the package data)")
 
