@@ -620,7 +620,7 @@ verdict_counts(shipped["quick"]["claims"])
 
 # %% [markdown]
 # **What the quick profile says.** In raw accuracy MoLaP stays above every other method under noise, a changed time
-# constant and longer delays, simply because it starts far higher (0.82 against 0.30–0.70) and these perturbations
+# constant and longer delays, simply because it starts far higher (0.84 against 0.30–0.70) and these perturbations
 # cost it little: its memory survives delays up to four times the trained range. Under weight noise and silencing
 # its raw lead is gone within the first magnitudes. Normalised, MoLaP keeps *less* of its above-chance accuracy than
 # the baselines under weight noise (recurrent, input, output) and silencing, and less under extra input noise
@@ -634,6 +634,10 @@ verdict_counts(shipped["quick"]["claims"])
 # ### The full profile
 #
 # The networks that reach the paper's accuracy on most tasks (see [the reproduction](reproduce.html)); one seed each.
+# This analysis ran on the networks shipped at the time: the separate networks of the first full run, trained at a
+# constant learning rate (0.92 mean here). They have since been retrained with a decaying learning rate (the
+# [baselines](baselines.html)), and `load_network("separate")` now returns those; the separate row below is the
+# earlier networks' until the analysis is re-run (`molap robustness --profile full --out DIR`).
 
 # %%
 plot_curves(shipped["full"]);

@@ -94,9 +94,9 @@ def add_method(src: Path, method: str, merge: bool = False, earlier: str | None 
                                                + (f" (seeds {new['seeds']} added to {old['seeds']})" if merge else ""))
     results["methods"][method]["profile_settings"] = records[0]["profile_settings"]
     atomic_write(path, lambda t: Path(t).write_text(json.dumps(results, indent=1)))
-    variant = records[0]["variant"]
+    variant = records[0].get("variant")  # MoLaP's runs have pre-trained modules to ship; baselines and random don't
     for r in records:
-        if variant != "random":
+        if variant not in (None, "random"):
             ship_modules(src, variant, profile, r["seed"], r["module_sizes"], r["pretraining"]["r2"])
         ship_weights(src, f"{FILE.get(method, method)}-{profile}-seed{r['seed']}", f"{FILE.get(method, method)}-{profile}-seed{r['seed']}")
 
