@@ -428,7 +428,10 @@ Markdown(ablation_table(ablation))
 # Read from the table: the warm start lifts the answer and the v1 modules on every seed (by about 0.2 and 0.16 of
 # the mean), and the answer primitives are the best modules with either start, so both biases of the reconstruction
 # count. The lag-0 modules, whose M2 and M3 learn nothing (R² ≈ 0), stay near untrained modules whichever way they
-# start (warm is slightly worse for them). The checks, on the shipped numbers:
+# start (warm is slightly worse for them). The last column scores the answer modules by themselves, their latent
+# outputs read back through each task's CCA (`module_accuracy`, [pre-training](pretraining.html)): the worst seed's
+# Pro/Anti tasks, then the mean over the decision tasks. The warm task stage ends close to what the modules answer
+# alone; it reads out the primitive rather than adding to it. The checks, on the shipped numbers:
 
 # %%
 A = {(r["variant"], r["warm_start"], r["seed"]): r["mean"] for r in ablation["rows"]}
@@ -436,6 +439,8 @@ for v in ("answer", "v1"):
     for seed in (0, 1, 2): assert A[v, True, seed] > A[v, False, seed], (v, seed)
 for warm in (True, False):
     for seed in (0, 1, 2): assert A["answer", warm, seed] > max(A["cca", warm, seed], A["v1", warm, seed]), (warm, seed)
+own = [r["own_accuracy"] for r in ablation["rows"] if r["variant"] == "answer" and r["warm_start"]]
+assert all(min(o[t] for t in TASK_NAMES[:4]) >= 0.95 for o in own)      # the memory primitive, on every seed
 
 # %% [markdown]
 # The pre-trained modules save to a small weights-only file and load back exactly; a damaged file is refused:

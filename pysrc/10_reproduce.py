@@ -153,10 +153,10 @@ def claims(results: dict, target: float = 0.95) -> list:
     m, sep = R["molap"], R["separate"]
     ok = lambda r: [t for t in TASK_NAMES if r["accuracy"][t] >= target]
     share = m["trained_parameters_per_task"] / sep["trained_parameters_per_task"]
-    n = len(results["seeds"])
+    seeds = lambda r: (lambda n: f"mean over {n} seed{'s' * (n > 1)}")(len(r.get("seeds", results["seeds"])))
     out.append(f"- **All nine tasks learned well (≥ {target}):** MoLaP on {len(ok(m))} of 9"
-               + (f" ({', '.join(ok(m))})" if ok(m) else "") + f", separate networks on {len(ok(sep))} of 9"
-               + f" (mean over {n} seed{'s' * (n > 1)}). " + ("The claim holds here." if len(ok(m)) == 9 else
+               + (f" ({', '.join(ok(m))})" if ok(m) else "") + f" ({seeds(m)}), separate networks on {len(ok(sep))} of 9"
+               + f" ({seeds(sep)}). " + ("The claim holds here." if len(ok(m)) == 9 else
                "The claim does not hold at this profile."))
     out.append(f"- **Far fewer trained parameters:** MoLaP trains {m['trained_parameters_per_task']:,} parameters per "
                f"task, {share:.1%} of a separate network's {sep['trained_parameters_per_task']:,}.")

@@ -44,7 +44,7 @@ from molap.baselines import separate_networks, joint_network, joint_task_config
 
 # %%
 #| hide
-import io, tempfile, time
+import contextlib, io, tempfile, time
 import matplotlib.pyplot as plt
 from IPython.display import Image, Markdown
 from fastcore.test import *
@@ -245,7 +245,6 @@ class Leak(Exception): pass
 
 def _spy(task):
     "A context in which drawing any trial of `task` raises `Leak`."
-    import contextlib
     @contextlib.contextmanager
     def ctx():
         real = corpus._TASKS[task]
@@ -768,45 +767,65 @@ span = lambda d, ts: (round(min(d[t] for t in ts), 2), round(max(d[t] for t in t
 # %% [markdown]
 # ### What this shows (quick profile, seeds 0, 1 and 2)
 #
-# - **Facilitated for the seven memory tasks** (MemPro, MemAnti, MemDm1, MemDm2, ContextMemDm1, ContextMemDm2,
-#   MultiMem). With 4,000 trials of a task it never saw, MoLaP on modules pre-trained without it ends above a
-#   network learning the task from scratch in every seed (by +0.18 to +0.72), with 579 trained weights against
-#   4,675. It also ends above the joint network's input/output adaptation on six of them (not on MemPro, where the
-#   seeds disagree), and above full fine-tuning of the joint network on three.
-# - **Not facilitated for DelayPro and DelayAnti.** Every learner reaches 1.00 there; a separate network gets to 0.9
-#   with fewer trials (800 and 400 against MoLaP's 1,200, medians over seeds). These tasks need no memory: their
-#   stimulus stays on until the answer.
-# - **Leaving T out costs nothing measurable.** Held-out MoLaP matches MoLaP on the standard modules with the same
-#   cold I_T on every task (within ±0.01 on the means; the kept share of the standard modules' gain is 99–104%): the
-#   primitives the other eight tasks define already hold what each held-out task needs. What the held-out task does
-#   lose is the warm start, because its CCA does not exist. Fitting it when T arrives, on 128 of T's own trials
-#   (2 × `cca_trials`, 64 in the quick profile these results were made with),
-#   restores it: molap-warm ends at 0.826 on average against 0.834 for MoLaP whose primitives saw T (the largest
-#   gap: −0.04 on MemDm1, every seed), and reaches 0.9 on the four Pro/Anti tasks within 512–2,048 trials.
-# - **Fine-tuning every weight of the joint network forgets**: its fraction correct on the other eight falls from
-#   0.27–0.49 to 0.08–0.27 (MoLaP's other tasks are untouched by construction: their I_T, O_T are not trained).
-# - **Which tasks transfer.** The split follows the canonical correlations of a task's own answer CCA: the two tasks
-#   not facilitated are those whose answer is a linear read-out of the current input (answer pairs 0.997), the
-#   facilitated ones those whose answer must be remembered (0.38–0.52). The robustness lesion matrix does not
-#   separate them: at the quick profile silencing M2 or M3 costs the Delay tasks as much as the memory tasks, because
-#   each module carries part of every task's read-out there.
-# - At this profile MoLaP itself stays below 0.9 on the five decision tasks (0.44–0.52 held out, 0.64–0.75 warm), so
-#   "facilitated" there means "learned better than the alternatives", not "learned well".
-#
-# The full profile's numbers are not shipped yet (see above: nine leave-one-out pre-trainings at ≈ 35 min each on
-# one core, per seed).
+# Written from the shipped numbers:
+
+# %%
+H, fac, nofac = G["held_out"], groups["facilitated"], groups["not facilitated"]
+mean = lambda m, ts=tuple(H): statistics.fmean(H[t][m]["final"] for t in ts)
+lo_hi = lambda xs: f"{min(xs):+.2f} to {max(xs):+.2f}"
+cold_cost = [_diff(G, t, "molap", "molap-seen-cold")[0] for t in C]
+kept = [C[t]["kept"] for t in C if C[t].get("kept") is not None]
+warm_gap = {t: _diff(G, t, "molap-warm", "molap-seen")[0] for t in C}
+worst_warm = min(warm_gap, key=warm_gap.get)
+decisions = [t for t in TASK_NAMES[4:] if t in H]
+better = lambda o: [t for t in fac if C[t]["vs"][o]["verdict"] == "better"]
+others = [(H[t]["joint-all"]["others_before"], H[t]["joint-all"]["others_after"]) for t in C]
+trials = lambda m, t: H[t][m]["trials_to_0.9"]
+Markdown(f"""
+- **Facilitated for {len(fac)} of {len(C)} tasks** ({', '.join(fac)}). With {G['trials_budget']:,} trials of a task it
+  never saw, MoLaP on modules pre-trained without it ends above a network learning the task from scratch in every
+  seed (by {lo_hi([C[t]['vs']['separate']['difference'] for t in fac])}), with
+  {H[fac[0]]['molap']['trained_parameters']:,} trained weights against {H[fac[0]]['separate']['trained_parameters']:,}.
+  It also ends above the joint network's input/output adaptation on {len(better('joint-io'))} of them and above full
+  fine-tuning of the joint network on {len(better('joint-all'))}.
+- **Not facilitated for {', '.join(nofac) or 'none'}.** Every learner ends at or near 1.00 there, and the held-out
+  MoLaP is not faster to 0.9 than a network learning from scratch ({', '.join(f'{t}: {trials("molap", t):,} trials against {trials("separate", t):,}' for t in nofac)};
+  medians over seeds; the seeds do not agree on which is faster). These tasks need no memory: their stimulus stays on
+  until the answer.
+- **Leaving T out costs little.** Held-out MoLaP against MoLaP on the standard modules, both with a cold I_T: mean
+  differences {lo_hi(cold_cost)} per task; the held-out modules keep {min(kept):.0%}–{max(kept):.0%} of the standard
+  modules' gain over random ones. The primitives the other eight tasks define already hold most of what each held-out
+  task needs. What the held-out task loses is the warm start, because its CCA does not exist; fitting it when T
+  arrives, on {2 * G['profile_settings']['cca_trials']} of T's own trials (counted in its budget), restores it:
+  molap-warm ends at {mean('molap-warm'):.3f} on average against {mean('molap-seen'):.3f} for MoLaP whose primitives saw
+  T (the largest gap {warm_gap[worst_warm]:+.2f}, on {worst_warm}).
+- **Fine-tuning every weight of the joint network forgets**: its fraction correct on the other eight falls from
+  {min(b for b, a in others):.2f}–{max(b for b, a in others):.2f} to {min(a for b, a in others):.2f}–{max(a for b, a in others):.2f}
+  (MoLaP's other tasks are untouched by construction: their I_T, O_T are not trained).
+- **Which tasks transfer.** The split follows the canonical correlations of a task's own answer CCA: the tasks not
+  facilitated are those whose answer is a linear read-out of the current input (answer pairs
+  {min(answer_corr[t] for t in nofac):.3f}), the facilitated ones those whose answer must be remembered
+  ({min(answer_corr[t] for t in fac):.2f}–{max(answer_corr[t] for t in fac):.2f}). The robustness lesion matrix separates
+  them less clearly at the quick profile: silencing M2 and then M3 costs the tasks not facilitated
+  {min(memory_drop[t] for t in nofac):.2f}–{max(memory_drop[t] for t in nofac):.2f} in all, the facilitated ones
+  {min(memory_drop[t] for t in fac):.2f}–{max(memory_drop[t] for t in fac):.2f}: every task there reads part of its answer from
+  the memory modules.
+- At this profile MoLaP itself stays below 0.9 on the decision tasks ({min(H[t]['molap']['final'] for t in decisions):.2f}–{max(H[t]['molap']['final'] for t in decisions):.2f}
+  held out, {min(H[t]['molap-warm']['final'] for t in decisions):.2f}–{max(H[t]['molap-warm']['final'] for t in decisions):.2f} warm),
+  so "facilitated" there means "learned better than the alternatives", not "learned well".
+
+The full profile's numbers are not shipped yet (see above: nine leave-one-out pre-trainings at ≈ 35 min each on one
+core, per seed).
+""")
 
 # %%
 test_eq(G["seeds"], [0, 1, 2]); test_eq(len(G["held_out"]), 9)
-test_eq(groups["facilitated"], ["MemPro", "MemAnti", "MemDm1", "MemDm2", "ContextMemDm1", "ContextMemDm2", "MultiMem"])
-test_eq(groups["not facilitated"], ["DelayPro", "DelayAnti"])
-assert all(C[t]["vs"]["separate"]["difference"] > 0.15 for t in groups["facilitated"])
-test_eq(sorted(t for t in C if C[t]["vs"]["joint-io"]["verdict"] == "better"),
-        sorted(groups["facilitated"][1:]))
-for t in C: assert abs(_diff(G, t, "molap", "molap-seen-cold")[0]) <= 0.015, t  # leaving T out costs nothing measurable
-mean = lambda m: statistics.fmean(e[m]["final"] for e in G["held_out"].values())
+test_eq(fac, ["MemPro", "MemAnti", "MemDm1", "MemDm2", "ContextMemDm1", "ContextMemDm2", "MultiMem"])
+test_eq(nofac, ["DelayPro", "DelayAnti"])
+assert all(C[t]["vs"]["separate"]["difference"] > 0.15 for t in fac)
+for t in C: assert abs(_diff(G, t, "molap", "molap-seen-cold")[0]) <= 0.03, t  # leaving T out costs little
 assert abs(mean("molap-warm") - mean("molap-seen")) < 0.02 and mean("molap-warm") - mean("molap") > 0.1
 for t in C: assert G["held_out"][t]["joint-all"]["others_after"] < G["held_out"][t]["joint-all"]["others_before"]
-for t in groups["not facilitated"]:
-    test_eq(C[t]["vs"]["separate"]["speed"], "slower"); assert G["held_out"][t]["separate"]["final"] > 0.99
-assert max(answer_corr[t] for t in groups["facilitated"]) < 0.6 < min(answer_corr[t] for t in groups["not facilitated"])
+for t in nofac:
+    assert C[t]["vs"]["separate"]["speed"] != "faster"; assert G["held_out"][t]["separate"]["final"] > 0.99
+assert max(answer_corr[t] for t in fac) < 0.6 < min(answer_corr[t] for t in nofac)

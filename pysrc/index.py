@@ -105,9 +105,10 @@ Markdown(results_table({m: quick["methods"][m] for m in METHOD_ORDER if m in qui
 Markdown("\n".join(claims(quick)))
 
 # %% [markdown]
-# And the full profile (256 units; the reference scale), as far as it has run: the baselines and the ablations from
-# an earlier run (one seed), MoLaP's default where it has been added (see [the reproduction](reproduce.html) for
-# what ran when, and how it compares with the paper):
+# And the full profile (256 units; the reference scale), as far as it has run: the joint network and the ablations
+# from an earlier run (one seed), MoLaP's default added later (three seeds), and the separate networks retrained
+# with a decaying learning rate (one seed; see [the reproduction](reproduce.html) for what ran when, and how it
+# compares with the paper):
 
 # %%
 full = load_results("full")
@@ -118,18 +119,39 @@ Markdown("\n".join(claims(full)))
 
 # %% [markdown]
 # **Where it falls short of the paper.** The paper shows MoLaP and separate networks at ≈ 0.96–1.00 on every task. Here,
-# at the full profile (two seeds), MoLaP solves the four tasks that hold a direction perfectly and the five decision
-# tasks, which compare two stimuli, at 0.89–0.94, while training about 3% of a separate network's parameters per
-# task; the separate networks have not converged on the decision tasks either. The decision errors are the
-# low-coherence trials (see [dynamics](dynamics.html)). At the quick profile MoLaP solves the direction tasks on four
-# of five seeds and the decision tasks stay well below. The generalisation claim is not tested yet.
+# at the full profile (three seeds), MoLaP solves the four tasks that hold a direction perfectly on every seed, and
+# the five decision tasks, which compare two stimuli, at 0.87–0.95 per task and seed, while training about 3% of a
+# separate network's parameters per task. The pre-trained modules answer the decision trials about as well by
+# themselves (see [the reproduction](reproduce.html)): the frozen-J stage reads out what pre-training learned, so the
+# gap to the paper lies in the decision primitive, not in the task stage. The decision errors are the low-coherence
+# trials (see [dynamics](dynamics.html)). The separate networks, retrained with a
+# decaying learning rate (one seed), are at 0.95 or above on eight of the nine tasks (ContextMemDm2 0.947; mean 0.974,
+# against 0.912 at a constant rate). At the quick profile MoLaP solves the four direction
+# tasks on all five seeds, in a budget where the separate networks learn only the two Delay tasks, and the decision
+# tasks stay well below.
 #
+# **Generalisation, the paper's third claim**, tested at the quick profile by leaving one task out of the primitives
+# and the pre-training, then learning it on the frozen modules with the same trials as the alternatives
+# ([generalisation](generalisation.html); three seeds; the full profile's run is not shipped yet):
+
+# %%
+from molap.generalisation import load_generalisation, claims as generalisation_claims
+
+# %%
+gen = generalisation_claims(load_generalisation("quick"))
+yes, no = [c["task"] for c in gen if c["facilitated"]], [c["task"] for c in gen if not c["facilitated"]]
+Markdown(f"Learning a new task is facilitated (the held-out MoLaP beats a network trained from scratch on the same trials "
+         f"in every seed, or matches it sooner) for {len(yes)} of {len(gen)} tasks: {', '.join(yes) or 'none'}; "
+         f"not for {', '.join(no) or 'none'}.")
+
+# %% [markdown]
 # **Robustness, the paper's second claim**, measured on the shipped networks with eight perturbations (weight noise,
 # silenced units, extra noise, a changed time constant, longer delays; [robustness](robustness.html)). How MoLaP's
 # normalised area under each curve compares with each other method's (paired 95% bootstrap intervals; the quick
 # profile over five seeds, the full profile one seed). At the full profile MoLaP is above the separate and joint
 # networks under recurrent and input noise, a faster time constant and delays up to four times the trained range,
-# and below them under noise on the weights and silenced units:
+# and below them under noise on the weights and silenced units (the full analysis predates the separate networks'
+# retraining with a decaying learning rate: its separate networks are the earlier, constant-rate ones):
 
 # %%
 from molap.robustness import load_robustness, verdict_counts
@@ -145,13 +167,14 @@ from molap.robustness import load_robustness, verdict_counts
 # | [Recurrent networks](networks.html) | leaky RNNs, modular networks with a block-structured J, perturbations, a fast BPTT |
 # | [Training](training.html) | the trainer: schedules, evaluation, exact resume, cost accounting |
 # | [Latent primitives](primitives.html) | CCA of the corpus: the latent variables the modules learn |
-# | [Pre-training the modules](pretraining.html) | modules trained on CCA or hand-designed (v1) primitives |
+# | [Pre-training the modules](pretraining.html) | modules trained on the answer, lag-0 CCA or hand-designed (v1) primitives, and scored by their own answers |
 # | [MoLaP](molap.html) | multi-task learning on frozen modules, step by step, and the shipped pre-trained modules |
 # | [Baselines](baselines.html) | separate networks and a jointly trained network |
 # | [Sequential learning](sequential.html) | one network learning the tasks in order: naive fine-tuning and DNI's projected gradients, the 9 × 9 forgetting matrix |
 # | [Reproducing the paper](reproduce.html) | the whole comparison in one call (`molap reproduce`), every shipped network, the full profile's results |
 # | [Robustness](robustness.html) | eight perturbations of every method's trained networks, module lesions, the claim checked (`molap robustness`) |
 # | [Dynamics](dynamics.html) | trajectories, a fixed-point finder, the ring attractor of the memory modules, primitives inside the trained network |
+# | [Generalisation](generalisation.html) | leave one task out: primitives and modules without it, then the task learned on frozen modules against the alternatives (`molap generalise`) |
 # | [The `molap` command](cli.html) | the command line |
 #
 # Each notebook opens in Colab from the badge under its title.
