@@ -106,7 +106,9 @@ def claims(results: dict, target: float = 0.95) -> list:
     m, sep = R["molap"], R["separate"]
     ok = lambda r: [t for t in TASK_NAMES if r["accuracy"][t] >= target]
     share = m["trained_parameters_per_task"] / sep["trained_parameters_per_task"]
-    seeds = lambda r: (lambda n: f"mean over {n} seed{'s' * (n > 1)}")(len(r.get("seeds", results["seeds"])))
+    def seeds(r):  # each method's own seeds (a method added later may have more than the profile's first run)
+        n = len(r.get("seeds", results["seeds"]))
+        return f"mean over {n} seed{'s' * (n > 1)}"
     out.append(f"- **All nine tasks learned well (≥ {target}):** MoLaP on {len(ok(m))} of 9"
                + (f" ({', '.join(ok(m))})" if ok(m) else "") + f" ({seeds(m)}), separate networks on {len(ok(sep))} of 9"
                + f" ({seeds(sep)}). " + ("The claim holds here." if len(ok(m)) == 9 else
