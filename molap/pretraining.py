@@ -17,7 +17,7 @@ from .primitives import CCA, cca, latent_primitives, split_dimensions
 __all__ = ['ANSWER_COPIES', 'Primitives', 'cca_primitives', 'held_stimuli', 'v1_primitives', 'io_masks', 'pretraining_network',
            'latent_batch', 'module_r2', 'pretrain', 'plot_module_outputs', 'random_modules', 'fixation_target',
            'answer_so_far', 'answer_targets', 'decision_weights', 'decision_strength', 'block_cca', 'answer_samples',
-           'answer_ccas', 'answer_primitives', 'module_accuracy', 'modality_share']
+           'decision_inputs', 'answer_ccas', 'answer_primitives', 'module_accuracy', 'modality_share']
 
 # %% ../nbs/04_pretraining.ipynb #2ab9b554
 @dataclass
@@ -95,11 +95,15 @@ def pretraining_network(p: Primitives,                 # the primitives to learn
     return model
 
 # %% ../nbs/04_pretraining.ipynb #8956877a
-def latent_batch(b: Batch, p: Primitives) -> Batch:
-    "Batch `b` with its inputs and targets replaced by the primitives' latent ones (weight 1 where the loss counts)."
+def latent_batch(b: Batch, p: Primitives,
+                 weights: str = "uniform",  # "uniform": weight 1 where the loss counts; "task": the task's own mask weights
+                ) -> Batch:
+    "Batch `b` with its inputs and targets replaced by the primitives' latent ones, masked where the task loss counts."
+    if weights not in ("uniform", "task"): raise ValueError(f"weights must be 'uniform' or 'task', got {weights!r}")
     x, y = p.latent(b)
     keep = (b.mask[:, :, 1:2] > 0).to(x)
-    return replace(b, inputs=x, targets=y * keep, mask=keep.expand(-1, -1, y.shape[-1]))
+    w = keep if weights == "uniform" else b.mask[:, :, 1:2].to(x)  # "task": Yang's response period counts 5×
+    return replace(b, inputs=x, targets=y * keep, mask=w.expand(-1, -1, y.shape[-1]))
 
 @torch.no_grad()
 def module_r2(model: ModularRNN, p: Primitives, n_trials: int = 64, task_config=None, seed: int = EVAL_SEED,
@@ -131,7 +135,7 @@ def pretrain(p: Primitives,                 # primitives to learn
     prof, tasks = get_profile(profile), list(tasks)
     model = pretraining_network(p, prof.module_sizes, seed=seed, alpha=prof.alpha, **kw).to(device or "cpu")
     return train(model, tasks, replace(config or prof.pretrain, seed=seed), prof.task, checkpoint=checkpoint,
-                 progress=progress, transform=lambda b: latent_batch(b, p),
+                 progress=progress, transform=lambda b: latent_batch(b, p, prof.pretrain_weights),
                  evaluate_fn=lambda m: module_r2(m, p, task_config=prof.task, tasks=tasks))
 
 # %% ../nbs/04_pretraining.ipynb #ed922d95
@@ -217,11 +221,14 @@ def decision_strength(b: Batch, weights: dict) -> torch.Tensor:
 # %% ../nbs/04_pretraining.ipynb #48072a5f
 def block_cca(X: torch.Tensor,   # inputs [n, p]
               Y: torch.Tensor,   # answer targets [n, 3]: fixation, sin, cos
+              plane_inputs=None, # the columns of X the response plane may read (None: all)
              ) -> CCA:
     "CCA per target block, stacked: fixation (1 pair) and the response plane (2 pairs); B is block-diagonal."
-    cf, ca = cca(X, Y[:, :1]), cca(X, Y[:, 1:3])
+    cols = list(range(X.shape[1])) if plane_inputs is None else list(plane_inputs)
+    cf, ca = cca(X, Y[:, :1]), cca(X[:, cols], Y[:, 1:3])
+    A_plane = X.new_zeros(X.shape[1], 2); A_plane[cols] = ca.A  # inputs it may not read get weight 0
     B = torch.zeros(3, 3, dtype=X.dtype); B[:1, :1] = cf.B; B[1:, 1:] = ca.B
-    return CCA(torch.cat([cf.A, ca.A], 1), B, X.mean(0), Y.mean(0), torch.cat([cf.corrs, ca.corrs]))
+    return CCA(torch.cat([cf.A, A_plane], 1), B, X.mean(0), Y.mean(0), torch.cat([cf.corrs, ca.corrs]))
 
 def answer_samples(task: str,                 # one task of the corpus
                    trials: int = 64,          # trials drawn (in batches of `batch_size`)
@@ -230,23 +237,37 @@ def answer_samples(task: str,                 # one task of the corpus
                    batch_size: int = 32,      # trials per drawn batch
                    weights: dict | None = None,  # decision weights: answers that carry strength
                   ) -> tuple:
-    "(X [n, 5], Y [n, 3]) in float64: the 5 paper inputs and the answer targets on the loss-counted steps of `task`."
+    "(X [n, 5], Y [n, 3], shown [2]) in float64: the 5 paper inputs and the answer targets on the loss-counted steps of `task`, and which modalities showed a stimulus."
     g = torch.Generator().manual_seed(seed * 100 + task_index(task))
-    X, Y = [], []
+    X, Y, shown = [], [], torch.zeros(2, dtype=torch.bool)
     for s in torch.randint(0, 2**62, (max(1, trials // batch_size),), generator=g).tolist():
         b = make_batch(task, batch_size, seed=s, config=config)
         keep = b.mask[:, :, 1] > 0
         X.append(b.inputs[:, :, :5][keep].double()); Y.append(answer_targets(b, weights)[keep].double())
-    return torch.cat(X), torch.cat(Y)
+        for st in b.stimuli: shown |= (st.strength != 0).any(0).cpu()
+    return torch.cat(X), torch.cat(Y), shown
+
+def decision_inputs(task: str,              # one task of the corpus
+                    shown,                  # [2] bool: the modalities that showed a stimulus in its samples
+                    weights: dict,          # decision weights (`decision_weights`)
+                   ) -> list:
+    "The input channels (of the 5) the response plane reads: fixation, and each modality that shows a stimulus the answer depends on."
+    w = weights.get(task, (1., 1.))  # tasks without a decision: every modality that shows a stimulus
+    return [0] + [c for m in range(2) if shown[m] and w[m] > 0 for c in (1 + 2 * m, 2 + 2 * m)]
 
 def answer_ccas(trials: int = 64,              # trials per task
                 seed: int = 0,                 # seeds the samples
                 config: TaskConfig | None = None,  # corpus settings
                 tasks=TASK_NAMES,              # the tasks to fit
                 weights: dict | None = None,   # decision weights: answers that carry strength
+                gate: bool = False,            # the response plane reads only the `decision_inputs` (needs `weights`)
                ) -> dict:
     "{task: block CCA of its inputs against its answer targets}."
-    return {t: block_cca(*answer_samples(t, trials, seed, config, weights=weights)) for t in tasks}
+    out = {}
+    for t in tasks:
+        X, Y, shown = answer_samples(t, trials, seed, config, weights=weights)
+        out[t] = block_cca(X, Y, decision_inputs(t, shown, weights or {}) if gate else None)
+    return out
 
 # %% ../nbs/04_pretraining.ipynb #dfdd5f72
 ANSWER_COPIES = (0, 1, 2, 1, 2)  # latent channel k is canonical pair ANSWER_COPIES[k]: M1 pair 1, M2 and M3 pairs 2-3
@@ -256,12 +277,13 @@ def answer_primitives(ccas: dict | Profile | str = "quick",  # {task: block CCA}
                       strength: bool = True,                 # answers carry the decision variable (with a profile)
                       weights: dict | None = None,           # decision weights the given `ccas` were fitted with
                       tasks=TASK_NAMES,                      # the tasks to fit (with a profile): a held-out task has no CCA
+                      gate: bool = False,                    # the response plane reads only the decision's modalities
                      ) -> Primitives:
     "The answer primitives: per task, module i turns U_T = (x − μ_x,T)A_T into V_T = (Y − μ_y,T)B_T (pairs of `ANSWER_COPIES`)."
     if not isinstance(ccas, dict):
         prof = get_profile(ccas)
         weights = decision_weights(seed=seed, config=prof.task, tasks=tasks) if strength else None
-        ccas = answer_ccas(prof.cca_trials, seed, prof.task, tasks=tasks, weights=weights)
+        ccas = answer_ccas(prof.cca_trials, seed, prof.task, tasks=tasks, weights=weights, gate=gate)
     D = torch.zeros(3, len(ANSWER_COPIES)); D[list(ANSWER_COPIES), range(len(ANSWER_COPIES))] = 1
     def _cca(task):
         if task not in ccas: raise ValueError(f"the answer primitives have no CCA of {task!r}; fitted: {', '.join(ccas)}")

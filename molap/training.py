@@ -379,6 +379,7 @@ class Profile:
     n_rec: int = 256                            # units of every network (MoLaP: all modules together)
     module_split: tuple = (1, 3, 3)             # relative sizes of MoLaP's modules M1..M3 (they share n_rec)
     cca_trials: int = 256                       # trials per task for the corpus statistics (CCA)
+    pretrain_weights: str = "uniform"           # pre-training loss: "uniform" steps, or the "task" mask (response ×5)
     pretrain: TrainConfig = TrainConfig(steps=3200, batch_size=32, schedule="together", eval_every=100,
                                         checkpoint_every=100)  # 800 left the decision primitive short (see reproduce)
     molap: TrainConfig = TrainConfig(steps=1000, batch_size=32, schedule="together", eval_every=100,
@@ -395,6 +396,8 @@ class Profile:
 
     def __post_init__(self):
         split_units(self.n_rec, self.module_split); check_int("cca_trials", self.cca_trials)
+        if self.pretrain_weights not in ("uniform", "task"):
+            raise ValueError(f"pretrain_weights must be 'uniform' or 'task', got {self.pretrain_weights!r}")
         check_int("eval_trials", self.eval_trials); check_int("eval_seed", self.eval_seed, minimum=0)
 
     @property

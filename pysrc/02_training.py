@@ -721,6 +721,7 @@ class Profile:
     n_rec: int = 256                            # units of every network (MoLaP: all modules together)
     module_split: tuple = (1, 3, 3)             # relative sizes of MoLaP's modules M1..M3 (they share n_rec)
     cca_trials: int = 256                       # trials per task for the corpus statistics (CCA)
+    pretrain_weights: str = "uniform"           # pre-training loss: "uniform" steps, or the "task" mask (response ×5)
     pretrain: TrainConfig = TrainConfig(steps=3200, batch_size=32, schedule="together", eval_every=100,
                                         checkpoint_every=100)  # 800 left the decision primitive short (see reproduce)
     molap: TrainConfig = TrainConfig(steps=1000, batch_size=32, schedule="together", eval_every=100,
@@ -737,6 +738,8 @@ class Profile:
 
     def __post_init__(self):
         split_units(self.n_rec, self.module_split); check_int("cca_trials", self.cca_trials)
+        if self.pretrain_weights not in ("uniform", "task"):
+            raise ValueError(f"pretrain_weights must be 'uniform' or 'task', got {self.pretrain_weights!r}")
         check_int("eval_trials", self.eval_trials); check_int("eval_seed", self.eval_seed, minimum=0)
 
     @property
@@ -787,6 +790,7 @@ test_eq(get_profile("full").module_sizes, (37, 110, 109))
 test_eq(sum(quick_profile.module_sizes), quick_profile.n_rec)
 test_fail(lambda: get_profile("huge"), contains="profiles: quick, full")
 test_fail(lambda: Profile("tiny", n_rec=2), contains="cannot split 2 units")
+test_fail(lambda: Profile("tiny", pretrain_weights="response"), contains="'uniform' or 'task'")
 test_eq(split_units(64, (1, 3, 3)), (10, 27, 27))
 test_eq(split_units(64), (22, 21, 21))
 

@@ -194,11 +194,15 @@ net
 
 # %%
 #| export
-def latent_batch(b: Batch, p: Primitives) -> Batch:
-    "Batch `b` with its inputs and targets replaced by the primitives' latent ones (weight 1 where the loss counts)."
+def latent_batch(b: Batch, p: Primitives,
+                 weights: str = "uniform",  # "uniform": weight 1 where the loss counts; "task": the task's own mask weights
+                ) -> Batch:
+    "Batch `b` with its inputs and targets replaced by the primitives' latent ones, masked where the task loss counts."
+    if weights not in ("uniform", "task"): raise ValueError(f"weights must be 'uniform' or 'task', got {weights!r}")
     x, y = p.latent(b)
     keep = (b.mask[:, :, 1:2] > 0).to(x)
-    return replace(b, inputs=x, targets=y * keep, mask=keep.expand(-1, -1, y.shape[-1]))
+    w = keep if weights == "uniform" else b.mask[:, :, 1:2].to(x)  # "task": Yang's response period counts 5×
+    return replace(b, inputs=x, targets=y * keep, mask=w.expand(-1, -1, y.shape[-1]))
 
 @torch.no_grad()
 def module_r2(model: ModularRNN, p: Primitives, n_trials: int = 64, task_config=None, seed: int = EVAL_SEED,
@@ -218,6 +222,21 @@ def module_r2(model: ModularRNN, p: Primitives, n_trials: int = 64, task_config=
 
 # %%
 module_r2(net, cca_p, n_trials=16)
+
+# %% [markdown]
+# The uniform weights treat a step of the fixation period like a step of the response. The corpus's own task mask
+# (Yang et al.'s) counts each response step five times; `weights="task"` keeps those weights, so the pre-training
+# loss spends more of its effort where a module's answer is read out. Which one a profile uses is its
+# `pretrain_weights` setting (our choice, not the paper's; the reproduction lesson measures it). R² is always scored
+# with uniform weights, so the two are compared on the same footing.
+
+# %%
+b = make_batch("MemDm1", 4, seed=0)
+uniform, task_w = latent_batch(b, cca_p), latent_batch(b, cca_p, "task")
+test_eq(torch.unique(uniform.mask).tolist(), [0., 1.])
+test_eq(torch.unique(task_w.mask).tolist(), [0., 1., 5.])
+assert (task_w.mask[int(b.go[0]):] != 1).all() and torch.equal(uniform.targets, task_w.targets)  # response ×5, same targets
+test_fail(lambda: latent_batch(b, cca_p, "response"), contains="'uniform' or 'task'")
 
 
 # %% [markdown]
@@ -243,7 +262,7 @@ def pretrain(p: Primitives,                 # primitives to learn
     prof, tasks = get_profile(profile), list(tasks)
     model = pretraining_network(p, prof.module_sizes, seed=seed, alpha=prof.alpha, **kw).to(device or "cpu")
     return train(model, tasks, replace(config or prof.pretrain, seed=seed), prof.task, checkpoint=checkpoint,
-                 progress=progress, transform=lambda b: latent_batch(b, p),
+                 progress=progress, transform=lambda b: latent_batch(b, p, prof.pretrain_weights),
                  evaluate_fn=lambda m: module_r2(m, p, task_config=prof.task, tasks=tasks))
 
 
@@ -462,11 +481,14 @@ test_close(decision_strength(bd, W)[-1], torch.maximum(bd.stimuli[0].strength[:,
 #| export
 def block_cca(X: torch.Tensor,   # inputs [n, p]
               Y: torch.Tensor,   # answer targets [n, 3]: fixation, sin, cos
+              plane_inputs=None, # the columns of X the response plane may read (None: all)
              ) -> CCA:
     "CCA per target block, stacked: fixation (1 pair) and the response plane (2 pairs); B is block-diagonal."
-    cf, ca = cca(X, Y[:, :1]), cca(X, Y[:, 1:3])
+    cols = list(range(X.shape[1])) if plane_inputs is None else list(plane_inputs)
+    cf, ca = cca(X, Y[:, :1]), cca(X[:, cols], Y[:, 1:3])
+    A_plane = X.new_zeros(X.shape[1], 2); A_plane[cols] = ca.A  # inputs it may not read get weight 0
     B = torch.zeros(3, 3, dtype=X.dtype); B[:1, :1] = cf.B; B[1:, 1:] = ca.B
-    return CCA(torch.cat([cf.A, ca.A], 1), B, X.mean(0), Y.mean(0), torch.cat([cf.corrs, ca.corrs]))
+    return CCA(torch.cat([cf.A, A_plane], 1), B, X.mean(0), Y.mean(0), torch.cat([cf.corrs, ca.corrs]))
 
 def answer_samples(task: str,                 # one task of the corpus
                    trials: int = 64,          # trials drawn (in batches of `batch_size`)
@@ -475,23 +497,37 @@ def answer_samples(task: str,                 # one task of the corpus
                    batch_size: int = 32,      # trials per drawn batch
                    weights: dict | None = None,  # decision weights: answers that carry strength
                   ) -> tuple:
-    "(X [n, 5], Y [n, 3]) in float64: the 5 paper inputs and the answer targets on the loss-counted steps of `task`."
+    "(X [n, 5], Y [n, 3], shown [2]) in float64: the 5 paper inputs and the answer targets on the loss-counted steps of `task`, and which modalities showed a stimulus."
     g = torch.Generator().manual_seed(seed * 100 + task_index(task))
-    X, Y = [], []
+    X, Y, shown = [], [], torch.zeros(2, dtype=torch.bool)
     for s in torch.randint(0, 2**62, (max(1, trials // batch_size),), generator=g).tolist():
         b = make_batch(task, batch_size, seed=s, config=config)
         keep = b.mask[:, :, 1] > 0
         X.append(b.inputs[:, :, :5][keep].double()); Y.append(answer_targets(b, weights)[keep].double())
-    return torch.cat(X), torch.cat(Y)
+        for st in b.stimuli: shown |= (st.strength != 0).any(0).cpu()
+    return torch.cat(X), torch.cat(Y), shown
+
+def decision_inputs(task: str,              # one task of the corpus
+                    shown,                  # [2] bool: the modalities that showed a stimulus in its samples
+                    weights: dict,          # decision weights (`decision_weights`)
+                   ) -> list:
+    "The input channels (of the 5) the response plane reads: fixation, and each modality that shows a stimulus the answer depends on."
+    w = weights.get(task, (1., 1.))  # tasks without a decision: every modality that shows a stimulus
+    return [0] + [c for m in range(2) if shown[m] and w[m] > 0 for c in (1 + 2 * m, 2 + 2 * m)]
 
 def answer_ccas(trials: int = 64,              # trials per task
                 seed: int = 0,                 # seeds the samples
                 config: TaskConfig | None = None,  # corpus settings
                 tasks=TASK_NAMES,              # the tasks to fit
                 weights: dict | None = None,   # decision weights: answers that carry strength
+                gate: bool = False,            # the response plane reads only the `decision_inputs` (needs `weights`)
                ) -> dict:
     "{task: block CCA of its inputs against its answer targets}."
-    return {t: block_cca(*answer_samples(t, trials, seed, config, weights=weights)) for t in tasks}
+    out = {}
+    for t in tasks:
+        X, Y, shown = answer_samples(t, trials, seed, config, weights=weights)
+        out[t] = block_cca(X, Y, decision_inputs(t, shown, weights or {}) if gate else None)
+    return out
 
 
 # %% [markdown]
@@ -508,12 +544,13 @@ def answer_primitives(ccas: dict | Profile | str = "quick",  # {task: block CCA}
                       strength: bool = True,                 # answers carry the decision variable (with a profile)
                       weights: dict | None = None,           # decision weights the given `ccas` were fitted with
                       tasks=TASK_NAMES,                      # the tasks to fit (with a profile): a held-out task has no CCA
+                      gate: bool = False,                    # the response plane reads only the decision's modalities
                      ) -> Primitives:
     "The answer primitives: per task, module i turns U_T = (x − μ_x,T)A_T into V_T = (Y − μ_y,T)B_T (pairs of `ANSWER_COPIES`)."
     if not isinstance(ccas, dict):
         prof = get_profile(ccas)
         weights = decision_weights(seed=seed, config=prof.task, tasks=tasks) if strength else None
-        ccas = answer_ccas(prof.cca_trials, seed, prof.task, tasks=tasks, weights=weights)
+        ccas = answer_ccas(prof.cca_trials, seed, prof.task, tasks=tasks, weights=weights, gate=gate)
     D = torch.zeros(3, len(ANSWER_COPIES)); D[list(ANSWER_COPIES), range(len(ANSWER_COPIES))] = 1
     def _cca(task):
         if task not in ccas: raise ValueError(f"the answer primitives have no CCA of {task!r}; fitted: {', '.join(ccas)}")
@@ -675,3 +712,26 @@ assert min(shares[64].values()) < 0.05                    # 64 trials: a task wh
 for seed in range(5):
     for t, c in answer_ccas(quick.cca_trials, seed=seed, config=quick.task, tasks=single, weights={}).items():
         assert 0.3 < modality_share(c) < 0.7, (seed, t)   # the profile's 256 trials: both modalities, every seed
+
+# %% [markdown]
+# The decision tasks raise a different question. ContextMemDm1 is decided by modality 1 alone, yet its modality-2
+# stimuli appear at the same two directions, so they correlate with the answer's *direction*, and the CCA gives them
+# weight. A module fed that mixture cannot tell whose strength it is holding, and the comparison the task needs is
+# modality 1's. The same holds, mirrored, for ContextMemDm2; MemDm1 and MemDm2 show one modality only, and the CCA may
+# still put weight on the silent one. `gate=True` (our option, off by default) lets each task's response plane read only
+# `decision_inputs`: fixation, and the channels of each modality that shows a stimulus the answer depends on (its
+# decision weight is above 0). The share of the response-plane weights on modality 1, both ways (quick profile, seed 0):
+
+# %%
+decisions = ("MemDm1", "MemDm2", "ContextMemDm1", "ContextMemDm2", "MultiMem")
+Wq = decision_weights(seed=0, config=quick.task)
+gated_shares = {g: {t: round(modality_share(c), 2) for t, c in answer_ccas(quick.cca_trials, 0, quick.task, decisions,
+                                                                          weights=Wq, gate=g).items()} for g in (False, True)}
+gated_shares
+
+# %%
+test_eq(gated_shares[True], {"MemDm1": 1.0, "MemDm2": 0.0, "ContextMemDm1": 1.0, "ContextMemDm2": 0.0,
+                             "MultiMem": gated_shares[False]["MultiMem"]})  # MultiMem needs both: unchanged
+assert 0.1 < gated_shares[False]["ContextMemDm1"] < 0.9  # ungated: the distractor modality gets weight
+test_eq(decision_inputs("DelayPro", torch.tensor([True, True]), Wq), [0, 1, 2, 3, 4])
+test_eq(decision_inputs("ContextMemDm2", torch.tensor([True, True]), Wq), [0, 3, 4])

@@ -6,6 +6,7 @@
     python tools/ship_results.py runs/full-molap --add molap  # add one method's finished runs to the shipped results
     python tools/ship_results.py runs/full-molap --add molap --merge   # ... as more seeds of the shipped ones
     python tools/ship_results.py runs/full-sep --add separate --earlier "constant lr 1e-3"  # a new recipe replaces
+    python tools/ship_results.py runs/full-w --compare molap pretraining_recipe "cosine lr, task weights"  # a variant
 
 The first form ships results.json (as `molap/data/results/<profile>.json`), the pre-trained modules (read back by
 `molap.multitask.load_pretrained`) and the trained weights of every method (state dicts, weights_only=True). `--add M`
@@ -13,15 +14,18 @@ summarises the per-seed records `runs/<M's file name>-<profile>-seed*.json` of o
 run later than the rest), puts them into the shipped results of their profile under M, and ships their weights;
 every other method's numbers stay as they were. With `--merge` the new seeds join the seeds already shipped for M (their
 per-seed numbers are kept as shipped, the means recomputed over all); with `--earlier LABEL` the shipped summary of M
-is kept under `earlier["M (LABEL)"]` before the new runs replace it.
+is kept under `earlier["M (LABEL)"]` before the new runs replace it. `--compare M KEY LABEL` ships nothing but
+numbers: the summary of a variant's runs of M goes under `KEY[LABEL]`, beside the shipped recipe, for a comparison.
+A MoLaP summary with answer primitives also records its modules' own answers per seed (`module_accuracy`), read from the
+run's pre-training checkpoints or, for a summary moved to `earlier`, from the shipped modules it is about to replace.
 """
 import argparse, json, shutil, statistics
 from pathlib import Path
 import torch
 from molap.core import atomic_write
 from molap.training import get_profile
-from molap.multitask import save_pretrained, method_name, VARIANTS
-from molap.pretraining import cca_primitives, v1_primitives, answer_primitives, pretraining_network
+from molap.multitask import save_pretrained, load_pretrained, method_name, VARIANTS
+from molap.pretraining import cca_primitives, v1_primitives, answer_primitives, pretraining_network, module_accuracy
 from molap.primitives import latent_primitives
 from molap.reproduce import summarise
 from molap.tasks import TASK_NAMES
@@ -39,6 +43,21 @@ def ship_modules(src: Path, variant: str, profile: str, seed: int, sizes, r2):
     net.load_state_dict(torch.load(src / "runs" / f"pretrain-{variant}-{profile}-seed{seed}.ckpt", weights_only=True)["model"])
     save_pretrained(DATA / "pretrained" / f"modules-{variant}-{profile}-seed{seed}.pt", net, cca,
                     meta=dict(profile=profile, seed=seed, primitives=variant, r2=r2, module_sizes=list(sizes)))
+
+
+def own_accuracy(summary: dict, profile: str, modules_of) -> dict:
+    "{task: [fraction correct of the modules' own answers, per seed]} for an answer-primitives summary."
+    prof = get_profile(profile)
+    own = {s: module_accuracy(modules_of(s), answer_primitives(prof, seed=s), task_config=prof.task) for s in summary["seeds"]}
+    return {t: [own[s][t] for s in summary["seeds"]] for t in TASK_NAMES}
+
+
+def run_modules(src: Path, profile: str, record: dict):
+    "The pre-trained answer modules of a finished run, from its pre-training checkpoint."
+    net = pretraining_network(answer_primitives(profile, seed=record["seed"]), tuple(record["module_sizes"]), seed=record["seed"])
+    ck = src / "runs" / f"pretrain-answer-{profile}-seed{record['seed']}.ckpt"
+    net.load_state_dict(torch.load(ck, weights_only=True)["model"])
+    return net
 
 
 def ship_weights(src: Path, run: str, dst: str):
@@ -74,18 +93,45 @@ def merge_seeds(old: dict, new: dict) -> dict:
         per_seed = {m: po["r2_per_seed"][m] + pn["r2_per_seed"][m] for m in po["r2_per_seed"]}
         out["pretraining"] = dict(po, r2={m: statistics.fmean(v) for m, v in per_seed.items()}, r2_per_seed=per_seed,
                                   train_seconds=wmean(po["train_seconds"], pn["train_seconds"]))
+        if "own_accuracy_per_seed" in po and "own_accuracy_per_seed" in pn:
+            out["pretraining"]["own_accuracy_per_seed"] = {t: po["own_accuracy_per_seed"][t] + pn["own_accuracy_per_seed"][t]
+                                                           for t in TASK_NAMES}
+        else: out["pretraining"].pop("own_accuracy_per_seed", None)  # not known for every seed
     return out
 
 
-def add_method(src: Path, method: str, merge: bool = False, earlier: str | None = None):
+def finished_runs(src: Path, method: str) -> tuple:
+    "(records, their summary) of one method's finished runs in `src/runs`; answer-MoLaP summaries with own accuracy."
     records = [json.loads(p.read_text()) for p in sorted((src / "runs").glob(f"{FILE.get(method, method)}-*-seed*.json"))]
     if not records: raise SystemExit(f"no finished runs of {method} in {src / 'runs'}")
+    new, profile = summarise(records), records[0]["profile"]
+    if records[0].get("variant") == "answer":
+        by_seed = {r["seed"]: r for r in records}
+        new["pretraining"]["own_accuracy_per_seed"] = own_accuracy(new, profile, lambda s: run_modules(src, profile, by_seed[s]))
+    return records, new
+
+
+def add_comparison(src: Path, method: str, key: str, label: str):
+    "Put the summary of a variant's runs under results[key][label] (numbers only; nothing else changes)."
+    records, new = finished_runs(src, method)
+    path = DATA / "results" / f"{records[0]['profile']}.json"
+    results = json.loads(path.read_text())
+    new.pop("history")
+    results.setdefault(key, {})[label] = dict(new, profile_settings=records[0]["profile_settings"])
+    atomic_write(path, lambda t: Path(t).write_text(json.dumps(results, indent=1)))
+
+
+def add_method(src: Path, method: str, merge: bool = False, earlier: str | None = None):
+    records, new = finished_runs(src, method)
     profile = records[0]["profile"]
     path = DATA / "results" / f"{profile}.json"
     results = json.loads(path.read_text())
-    new, old = summarise(records), results["methods"].get(method)
+    old = results["methods"].get(method)
     if earlier:
         if old is None: raise SystemExit(f"no shipped {method} to keep as earlier")
+        if records[0].get("variant") == "answer" and "own_accuracy_per_seed" not in old["pretraining"]:
+            old["pretraining"]["own_accuracy_per_seed"] = own_accuracy(old, profile,
+                                                                       lambda s: load_pretrained("answer", profile, s)[0])
         results.setdefault("earlier", {})[f"{method} ({earlier})"] = old
     results["methods"][method] = merge_seeds(old, new) if merge else new
     seeds = results["methods"][method]["seeds"]
@@ -108,9 +154,13 @@ def main(argv=None):
     ap.add_argument("--add", metavar="METHOD", help="add one method's finished runs to the shipped results")
     ap.add_argument("--merge", action="store_true", help="with --add: the runs are further seeds of the shipped method")
     ap.add_argument("--earlier", metavar="LABEL", help="with --add: keep the shipped summary under earlier[METHOD (LABEL)]")
+    ap.add_argument("--compare", nargs=3, metavar=("METHOD", "KEY", "LABEL"),
+                    help="ship only the numbers of a variant's runs of METHOD, under KEY[LABEL]")
     args = ap.parse_args(argv)
     src = Path(args.src)
-    add_method(src, args.add, args.merge, args.earlier) if args.add else ship_all(src, args.numbers_only)
+    if args.compare: add_comparison(src, *args.compare)
+    elif args.add: add_method(src, args.add, args.merge, args.earlier)
+    else: ship_all(src, args.numbers_only)
     total = sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file())
     print(f"shipped to {DATA} ({total / 1e6:.1f} MB in the package data)")
 
