@@ -87,7 +87,8 @@ def own_primitives(task: str, profile: Profile | str = "quick", seed: int = 0) -
     "(answer primitives of `task` alone, fitted on its own trials at learning time; the trials of T that took)."
     prof = get_profile(profile)
     w = decision_weights(prof.cca_trials, seed, prof.task, tasks=[task])      # modality weights: cca_trials trials
-    p = answer_primitives(answer_ccas(prof.cca_trials, seed, prof.task, tasks=[task], weights=w), weights=w)
+    p = answer_primitives(answer_ccas(prof.cca_trials, seed, prof.task, tasks=[task], weights=w,
+                                      plane_inputs=prof.plane_inputs), weights=w)
     return p, 2 * prof.cca_trials
 
 # %% ../nbs/13_generalisation.ipynb #c00d2e69

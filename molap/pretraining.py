@@ -260,13 +260,14 @@ def answer_ccas(trials: int = 64,              # trials per task
                 config: TaskConfig | None = None,  # corpus settings
                 tasks=TASK_NAMES,              # the tasks to fit
                 weights: dict | None = None,   # decision weights: answers that carry strength
-                gate: bool = False,            # the response plane reads only the `decision_inputs` (needs `weights`)
+                plane_inputs: str = "all",     # the response plane reads "all" 5 inputs, or only the "decision" ones
                ) -> dict:
     "{task: block CCA of its inputs against its answer targets}."
+    if plane_inputs not in ("all", "decision"): raise ValueError(f"plane_inputs must be 'all' or 'decision', got {plane_inputs!r}")
     out = {}
     for t in tasks:
         X, Y, shown = answer_samples(t, trials, seed, config, weights=weights)
-        out[t] = block_cca(X, Y, decision_inputs(t, shown, weights or {}) if gate else None)
+        out[t] = block_cca(X, Y, decision_inputs(t, shown, weights or {}) if plane_inputs == "decision" else None)
     return out
 
 # %% ../nbs/04_pretraining.ipynb #dfdd5f72
@@ -277,13 +278,14 @@ def answer_primitives(ccas: dict | Profile | str = "quick",  # {task: block CCA}
                       strength: bool = True,                 # answers carry the decision variable (with a profile)
                       weights: dict | None = None,           # decision weights the given `ccas` were fitted with
                       tasks=TASK_NAMES,                      # the tasks to fit (with a profile): a held-out task has no CCA
-                      gate: bool = False,                    # the response plane reads only the decision's modalities
+                      plane_inputs: str | None = None,       # "all" or "decision" (`decision_inputs`); None: the profile's
                      ) -> Primitives:
     "The answer primitives: per task, module i turns U_T = (x − μ_x,T)A_T into V_T = (Y − μ_y,T)B_T (pairs of `ANSWER_COPIES`)."
     if not isinstance(ccas, dict):
         prof = get_profile(ccas)
         weights = decision_weights(seed=seed, config=prof.task, tasks=tasks) if strength else None
-        ccas = answer_ccas(prof.cca_trials, seed, prof.task, tasks=tasks, weights=weights, gate=gate)
+        ccas = answer_ccas(prof.cca_trials, seed, prof.task, tasks=tasks, weights=weights,
+                           plane_inputs=plane_inputs or prof.plane_inputs)
     D = torch.zeros(3, len(ANSWER_COPIES)); D[list(ANSWER_COPIES), range(len(ANSWER_COPIES))] = 1
     def _cca(task):
         if task not in ccas: raise ValueError(f"the answer primitives have no CCA of {task!r}; fitted: {', '.join(ccas)}")

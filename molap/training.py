@@ -380,6 +380,7 @@ class Profile:
     module_split: tuple = (1, 3, 3)             # relative sizes of MoLaP's modules M1..M3 (they share n_rec)
     cca_trials: int = 256                       # trials per task for the corpus statistics (CCA)
     pretrain_weights: str = "uniform"           # pre-training loss: "uniform" steps, or the "task" mask (response ×5)
+    plane_inputs: str = "all"                   # answer primitives: the response plane reads "all" inputs or the "decision" ones
     pretrain: TrainConfig = TrainConfig(steps=3200, batch_size=32, schedule="together", eval_every=100,
                                         checkpoint_every=100)  # 800 left the decision primitive short (see reproduce)
     molap: TrainConfig = TrainConfig(steps=1000, batch_size=32, schedule="together", eval_every=100,
@@ -388,9 +389,9 @@ class Profile:
                                         eval_every=100, eval_trials=256, checkpoint_every=100)  # cosine: see above
     joint: TrainConfig = TrainConfig(steps=30000, batch_size=64, schedule="interleaved", eval_every=500,
                                      eval_trials=256, checkpoint_every=500)
-    sequential: TrainConfig = TrainConfig(steps=3000, batch_size=64, optimizer="sgd", lr=1e-3, momentum=0.9,
-                                          l2_activity=1e-7, l2_weights=1e-5, schedule="together", eval_every=500,
-                                          eval_trials=256, checkpoint_every=500)  # steps per task (Duncker's SGD)
+    sequential: TrainConfig = TrainConfig(steps=3000, batch_size=64, lr=1e-3, l2_activity=1e-7, l2_weights=1e-5,
+                                          schedule="together", eval_every=500, eval_trials=256,
+                                          checkpoint_every=500)  # steps per task; Adam: Duncker's SGD learns too slowly (see sequential)
     eval_trials: int = 512                      # final evaluation: fresh trials per task
     eval_seed: int = FINAL_EVAL_SEED
 
@@ -398,6 +399,8 @@ class Profile:
         split_units(self.n_rec, self.module_split); check_int("cca_trials", self.cca_trials)
         if self.pretrain_weights not in ("uniform", "task"):
             raise ValueError(f"pretrain_weights must be 'uniform' or 'task', got {self.pretrain_weights!r}")
+        if self.plane_inputs not in ("all", "decision"):
+            raise ValueError(f"plane_inputs must be 'all' or 'decision', got {self.plane_inputs!r}")
         check_int("eval_trials", self.eval_trials); check_int("eval_seed", self.eval_seed, minimum=0)
 
     @property
@@ -422,7 +425,7 @@ PROFILES = {
                                        eval_trials=128),
                      sequential=TrainConfig(steps=150, batch_size=32, lr=3e-3, l2_activity=1e-7, l2_weights=1e-5,
                                             schedule="together", eval_every=50, eval_trials=128)),
-    "full": Profile("full"),
+    "full": Profile("full", plane_inputs="decision"),  # the context tasks' distractor modality: see pretraining
 }
 
 def get_profile(profile,   # a name from `PROFILES`, or a `Profile`

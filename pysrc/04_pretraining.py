@@ -47,6 +47,7 @@ from molap.primitives import CCA, cca, latent_primitives, split_dimensions
 #| hide
 import matplotlib.pyplot as plt
 from IPython.display import Markdown
+from molap.core import load_results
 from fastcore.test import *
 plt.rcParams["figure.dpi"] = 72  # light notebooks: figures at screen resolution
 
@@ -520,13 +521,14 @@ def answer_ccas(trials: int = 64,              # trials per task
                 config: TaskConfig | None = None,  # corpus settings
                 tasks=TASK_NAMES,              # the tasks to fit
                 weights: dict | None = None,   # decision weights: answers that carry strength
-                gate: bool = False,            # the response plane reads only the `decision_inputs` (needs `weights`)
+                plane_inputs: str = "all",     # the response plane reads "all" 5 inputs, or only the "decision" ones
                ) -> dict:
     "{task: block CCA of its inputs against its answer targets}."
+    if plane_inputs not in ("all", "decision"): raise ValueError(f"plane_inputs must be 'all' or 'decision', got {plane_inputs!r}")
     out = {}
     for t in tasks:
         X, Y, shown = answer_samples(t, trials, seed, config, weights=weights)
-        out[t] = block_cca(X, Y, decision_inputs(t, shown, weights or {}) if gate else None)
+        out[t] = block_cca(X, Y, decision_inputs(t, shown, weights or {}) if plane_inputs == "decision" else None)
     return out
 
 
@@ -544,13 +546,14 @@ def answer_primitives(ccas: dict | Profile | str = "quick",  # {task: block CCA}
                       strength: bool = True,                 # answers carry the decision variable (with a profile)
                       weights: dict | None = None,           # decision weights the given `ccas` were fitted with
                       tasks=TASK_NAMES,                      # the tasks to fit (with a profile): a held-out task has no CCA
-                      gate: bool = False,                    # the response plane reads only the decision's modalities
+                      plane_inputs: str | None = None,       # "all" or "decision" (`decision_inputs`); None: the profile's
                      ) -> Primitives:
     "The answer primitives: per task, module i turns U_T = (x − μ_x,T)A_T into V_T = (Y − μ_y,T)B_T (pairs of `ANSWER_COPIES`)."
     if not isinstance(ccas, dict):
         prof = get_profile(ccas)
         weights = decision_weights(seed=seed, config=prof.task, tasks=tasks) if strength else None
-        ccas = answer_ccas(prof.cca_trials, seed, prof.task, tasks=tasks, weights=weights, gate=gate)
+        ccas = answer_ccas(prof.cca_trials, seed, prof.task, tasks=tasks, weights=weights,
+                           plane_inputs=plane_inputs or prof.plane_inputs)
     D = torch.zeros(3, len(ANSWER_COPIES)); D[list(ANSWER_COPIES), range(len(ANSWER_COPIES))] = 1
     def _cca(task):
         if task not in ccas: raise ValueError(f"the answer primitives have no CCA of {task!r}; fitted: {', '.join(ccas)}")
@@ -718,7 +721,7 @@ for seed in range(5):
 # stimuli appear at the same two directions, so they correlate with the answer's *direction*, and the CCA gives them
 # weight. A module fed that mixture cannot tell whose strength it is holding, and the comparison the task needs is
 # modality 1's. The same holds, mirrored, for ContextMemDm2; MemDm1 and MemDm2 show one modality only, and the CCA may
-# still put weight on the silent one. `gate=True` (our option, off by default) lets each task's response plane read only
+# still put weight on the silent one. `plane_inputs="decision"` (our option; a profile's `plane_inputs` setting) lets each task's response plane read only
 # `decision_inputs`: fixation, and the channels of each modality that shows a stimulus the answer depends on (its
 # decision weight is above 0). The share of the response-plane weights on modality 1, both ways (quick profile, seed 0):
 
@@ -726,12 +729,31 @@ for seed in range(5):
 decisions = ("MemDm1", "MemDm2", "ContextMemDm1", "ContextMemDm2", "MultiMem")
 Wq = decision_weights(seed=0, config=quick.task)
 gated_shares = {g: {t: round(modality_share(c), 2) for t, c in answer_ccas(quick.cca_trials, 0, quick.task, decisions,
-                                                                          weights=Wq, gate=g).items()} for g in (False, True)}
+                                                                          weights=Wq, plane_inputs=g).items()}
+                for g in ("all", "decision")}
 gated_shares
 
 # %%
-test_eq(gated_shares[True], {"MemDm1": 1.0, "MemDm2": 0.0, "ContextMemDm1": 1.0, "ContextMemDm2": 0.0,
-                             "MultiMem": gated_shares[False]["MultiMem"]})  # MultiMem needs both: unchanged
-assert 0.1 < gated_shares[False]["ContextMemDm1"] < 0.9  # ungated: the distractor modality gets weight
+test_eq(gated_shares["decision"], {"MemDm1": 1.0, "MemDm2": 0.0, "ContextMemDm1": 1.0, "ContextMemDm2": 0.0,
+                                   "MultiMem": gated_shares["all"]["MultiMem"]})  # MultiMem needs both: unchanged
+assert 0.1 < gated_shares["all"]["ContextMemDm1"] < 0.9  # all inputs: the distractor modality gets weight
+test_fail(lambda: answer_ccas(64, tasks=["MemDm1"], plane_inputs="gated"), contains="'all' or 'decision'")
+
+# %% [markdown]
+# Does it matter? At the full profile it does: pre-trained on decision inputs, seed 0's modules answer the two
+# context tasks four to five hundredths better by themselves, and MoLaP with them (the recipe table of
+# [the reproduction](reproduce.html#results-of-the-full-profile)); the full profile therefore reads the decision
+# inputs (`plane_inputs="decision"`). At the quick profile, with small modules and a short pre-training, it makes no
+# difference to the modules' own decision answers, so the quick profile keeps all five inputs (and its shipped results
+# stay as they are). Made by `python tools/plane_inputs_study.py 0 1 2`, shipped:
+
+# %%
+study = load_results("plane-inputs-quick")
+own_dec = {g: [r["decisions"] for r in study["rows"] if r["plane_inputs"] == g] for g in ("all", "decision")}
+{g: f"{sum(v) / len(v):.3f} (seeds: {', '.join(f'{x:.3f}' for x in v)})" for g, v in own_dec.items()}
+
+# %%
+assert abs(sum(own_dec["decision"]) - sum(own_dec["all"])) / len(own_dec["all"]) < 0.03  # quick: no real difference
+test_eq(get_profile("full").plane_inputs, "decision"); test_eq(get_profile("quick").plane_inputs, "all")
 test_eq(decision_inputs("DelayPro", torch.tensor([True, True]), Wq), [0, 1, 2, 3, 4])
 test_eq(decision_inputs("ContextMemDm2", torch.tensor([True, True]), Wq), [0, 3, 4])

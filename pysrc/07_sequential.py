@@ -236,8 +236,10 @@ test_eq(changes["projected"] < 0.05 * changes["unprojected"], True)
 # covariances, rows so far) is kept, so an interrupted run resumes inside a task or between two.
 #
 # The reference optimiser is SGD with momentum 0.9, learning rate 1e-3, batches of 64, L2 1e-7 on the activity and
-# 1e-5 on the weights: the full profile uses it. That learns far too slowly for the quick profile's budget, which
-# uses Adam at 3e-3 instead. Projecting Adam's *gradient* is not the same algorithm as projected SGD: Adam divides
+# 1e-5 on the weights. At our budgets it learns far too slowly (measured below at the quick profile: after the first
+# two tasks nothing more is learned, naive or DNI), so both profiles use Adam instead (quick 3e-3, full 1e-3, the joint
+# network's rate, 3,000 steps of 64 trials per task), with the reference's L2 terms; the reference SGD stays one
+# `config` away. Projecting Adam's *gradient* is not the same algorithm as projected SGD: Adam divides
 # each coordinate by its own running scale after the projection, so the step leaves the protected subspace, and the
 # small leftovers of a projected gradient are scaled back up to full-size steps. So with Adam, `run_sequential`
 # projects the *step* Adam takes instead (`project="step"`: the weights move by P_h ΔW P_z), which keeps DNI's
@@ -524,5 +526,43 @@ plot_accuracy_matrices({k: shipped["methods"][k] for k in ("sequential (adam)", 
 #   on the other two (0.34, 0.49), so with Adam the protection is fragile.
 #
 # MoLaP is not in these matrices because it has nothing to forget: each task's weights are its own (checked above).
-# The full-profile run of both methods (256 units, SGD, 3,000 steps per task) has not been run yet: it is the run that
-# can test whether DNI keeps the paper's 0.58–0.73.
+
+# %% [markdown]
+# ## The full profile
+#
+# 256 units, Adam at 1e-3 with the reference's L2 terms, 3,000 steps of 64 trials per task (the separate networks
+# get 3,500), seed 0, naive and DNI (projecting Adam's step). Made by `python tools/run_sequential.py runs/full-seq
+# --profile full --seeds 0` (resumable; about half an hour per method on one core), shipped with the final weights of
+# both networks (`checkpoints/sequential-full-seed0.pt`, `checkpoints/dni-full-seed0.pt`).
+
+# %%
+full_seq = load_results("sequential-full")
+plot_accuracy_matrices(full_seq["methods"]);
+
+# %%
+full_molap = load_results("full")["methods"]["molap"]
+Markdown(final_rows({**{f"{k} (full, seed 0)": v for k, v in full_seq["methods"].items()},
+                     "DNI, paper (v1 Fig. 2)": dict(accuracy=PAPER_DNI),
+                     f"MoLaP (full, seeds {', '.join(map(str, full_molap['seeds']))})": full_molap}))
+
+# %%
+{k: dict(diagonal=[round(x, 2) for x in v["diagonal"]], forgetting=round(v["forgetting"], 3),
+         minutes=round(v["train_seconds"] / 60)) for k, v in full_seq["methods"].items()}
+
+# %% [markdown]
+# **What the full profile shows (one seed).** Naive fine-tuning learns every task when it is trained (diagonal
+# 0.89–1.00) and forgets almost all of it: by the end only the last task is solved, and DelayPro is lost the moment
+# DelayAnti is learned (their inputs are the same; only the rule input differs). DNI, projecting Adam's step, keeps far
+# more of the early tasks (forgetting about a third of naive's), but pays for it on the diagonal: from MemDm1 on, the
+# directions earlier tasks use are closed, and with a = 0.001 too little is left for the new task to be learned
+# (below 0.5 right after training). Its final row (mean about 0.4) is below the paper's DNI row (0.58–0.73, and 1.0 on
+# the last task); the likely reasons are the optimiser (Adam with a projected step, not the reference SGD, which did
+# not learn at all at our budgets) and the budget (3,000 steps per task, where Duncker et al. train far longer at a
+# small rate). Neither method meets "≥ 0.9 right after each task" here: naive misses it on ContextMemDm1 (0.89), DNI
+# on five tasks. MoLaP needs no such trade: it cannot forget, and learns every task to 0.93 or better.
+
+# %%
+nv, dn = full_seq["methods"]["sequential (adam)"], full_seq["methods"]["dni (adam, projected step)"]
+assert nv["forgetting"] > dn["forgetting"] + 0.3                       # DNI forgets much less than naive fine-tuning
+assert min(nv["diagonal"]) > 0.85 and sum(d < 0.5 for d in dn["diagonal"]) >= 4  # ... and learns much less
+assert sum(dn["accuracy"].values()) > sum(nv["accuracy"].values())      # its final row is still the better one

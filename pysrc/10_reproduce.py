@@ -461,8 +461,9 @@ assert max(Q["molap"]["accuracy"][t] for t in TASK_NAMES[4:]) < 0.95
 # 1 : 3 : 3 module split: its MoLaP variants had modules of 86 + 85 + 85 units (recorded with the results, and used by
 # `load_network`), v1 was trained cold, and `molap-lag0` was then called `molap`. MoLaP's default (the answer
 # primitives, modules 37 + 110 + 109, warm start) ran later at the same profile, for the seeds listed in its column,
-# with 3,200 pre-training steps (the earlier run used 800; see below), and was added to the same results
-# (`tools/ship_results.py --add molap`); everything else is the earlier run.
+# with 3,200 pre-training steps (the earlier run used 800) and each task's response plane reading only the inputs its
+# decision depends on (see below), and was added to the same results (`tools/ship_results.py --add molap`); everything
+# else is the earlier run.
 
 # %%
 full = load_results("full")
@@ -553,6 +554,52 @@ Markdown(results_table({f"{k} pre-training steps, seed 0": v for k, v in L.items
          + "\n\nPre-training R² (seed 0): " + "; ".join(f"{k} steps: " + ", ".join(f"{m} {r:.2f}" for m, r in v["r2"].items())
                                                 for k, v in L.items()))
 
+
+# %% [markdown]
+# **Pre-training recipe, and what the modules read.** Both lengths above are the first form of the answer primitives,
+# whose response plane reads all five inputs. Three more changes were each run once at the full profile, on seed 0
+# (pre-training and task stage, scored like the rest; `tools/ship_results.py --compare` and `--earlier` keep their
+# numbers beside the shipped ones): a cosine decay of the pre-training learning rate (1e-3 to 1e-4), which is what made
+# the separate networks converge; the same with the task's own loss weights (`pretrain_weights="task"`: response steps
+# count 5×); and, with the shipped constant rate, a response plane that reads only the modalities the task's decision
+# depends on (`plane_inputs="decision"`, see [pre-training](pretraining.html): in ContextMemDm1 the CCA otherwise mixes
+# the distractor modality into what the modules hold). The last is now the full profile's setting, and its three seeds
+# are the MoLaP column above. Seed 0 of each:
+
+# %%
+def seed0(r: dict) -> dict:
+    "Seed 0's numbers of a MoLaP summary: accuracy, the modules' own answers, module R²."
+    k = r["seeds"].index(0)
+    pre = r["pretraining"]
+    return dict(acc={t: r["accuracy_per_seed"][t][k] for t in TASK_NAMES},
+                own={t: pre["own_accuracy_per_seed"][t][k] for t in TASK_NAMES},
+                r2={m: v[k] for m, v in pre["r2_per_seed"].items()})
+
+recipes = {"constant lr, uniform loss, all inputs (the earlier default)": seed0(full["earlier"]["molap (all inputs)"]),
+           **{f"{k}, all inputs": seed0(v) for k, v in full["pretraining_recipe"].items()},
+           "constant lr, uniform loss, decision inputs (shipped)": seed0(F["molap"])}
+dmean = lambda a: sum(a[t] for t in TASK_NAMES[4:]) / 5
+Markdown("| pre-training, seed 0 | MoLaP mean | MoLaP decisions | modules' own decisions | own ContextMemDm1 / 2 | R² M2 / M3 |\n"
+         "|---|---|---|---|---|---|\n" + "\n".join(
+             f"| {k} | {sum(r['acc'].values()) / 9:.3f} | {dmean(r['acc']):.3f} | {dmean(r['own']):.3f} | "
+             f"{r['own']['ContextMemDm1']:.3f} / {r['own']['ContextMemDm2']:.3f} | {r['r2']['M2']:.2f} / {r['r2']['M3']:.2f} |"
+             for k, r in recipes.items()))
+
+# %% [markdown]
+# Training the modules differently did not move the decision tasks: with a decaying rate, with or without the
+# response weighted, MoLaP and the modules' own answers stay within about a hundredth of the constant-rate recipe on
+# the same seed, so the optimisation of pre-training was not what held them back. Changing what the modules read did:
+# with the distractor modality out of the context tasks' response plane, the modules' own answers on those two tasks
+# rise by four to five hundredths, and the module R² rises with them (the target is now a function of what the module
+# sees). One seed per recipe, on 256 trials per task (a standard error of about 0.015 per task), so only the last
+# difference is larger than the noise.
+
+# %%
+base, gated = recipes["constant lr, uniform loss, all inputs (the earlier default)"], recipes["constant lr, uniform loss, decision inputs (shipped)"]
+for k in list(recipes)[1:-1]: assert abs(dmean(recipes[k]["own"]) - dmean(base["own"])) < 0.02, k  # recipe: no real change
+for t in ("ContextMemDm1", "ContextMemDm2"): assert gated["own"][t] > base["own"][t] + 0.03, t      # inputs: a real one
+assert dmean(gated["own"]) > dmean(base["own"]) + 0.015
+
 # %%
 assert all(F["molap"]["accuracy"][t] >= 0.95 for t in TASK_NAMES[:4])
 assert F["molap"]["mean_accuracy"] > max(F[m]["mean_accuracy"] for m in ("molap-lag0", "molap-v1", "molap-random"))
@@ -584,14 +631,28 @@ Markdown("| seed | modules' own: Pro/Anti (worst) | modules' own: decisions (mea
                      for s in own))
 
 # %% [markdown]
-# The modules answer every Pro/Anti trial themselves on every seed, and about 0.90–0.92 of the decision trials; the
-# task stage, with its own I_T and O_T per task, ends within a hundredth or two of that. So MoLaP's decision accuracy
-# here *is* the modules' decision accuracy, read out: the frozen-J stage is not what falls short, the decision
-# primitive the modules learned in pre-training is. Closing the gap to the paper is a pre-training problem (more of
-# it helped, 800 → 3,200 steps above; bigger decision modules and a loss that weighs the end of the trial are the next
-# things to measure), not a task-stage one.
+#
+
+# %%
+Markdown(f"The modules answer every Pro/Anti trial themselves on every seed, and "
+         f"{min(mean_dec(o) for o in own.values()):.3f}–{max(mean_dec(o) for o in own.values()):.3f} of the decision "
+         f"trials (seed means); MoLaP, with its own I_T and O_T per task, ends at "
+         f"{min(molap_dec.values()):.3f}–{max(molap_dec.values()):.3f}.")
+
+# %% [markdown]
+# So MoLaP's decision accuracy *is* the modules' decision accuracy, read out: the frozen-J stage is not what falls
+# short, the decision primitive the modules learned in pre-training is. That is why every change above was judged by
+# the modules' own answers first. What moved them was what the modules read (the decision's modalities only), not how
+# long or how they were trained beyond 3,200 steps. What is left sits at the hardest trials, coherence below 0.1, where
+# the separate networks also err, MoLaP somewhat more ([dynamics](dynamics.html)). One task is the exception to "MoLaP
+# = its modules": on ContextMemDm2 MoLaP ends about 0.02 below the modules' own answers on every seed (0.934–0.938
+# against 0.945–0.961), so there the task stage (1,000 steps of 32 trials, a constant rate) leaves something on the
+# table; a longer or decaying task stage is the next thing to try for it, then bigger decision modules.
 
 # %%
 for s in own:
     assert min(own[s][t] for t in TASK_NAMES[:4]) >= 0.99, (s, own[s])          # memory for direction: every seed
     assert abs(molap_dec[s] - mean_dec(own[s])) < 0.03, (s, molap_dec[s], mean_dec(own[s]))  # MoLaP ≈ its modules
+P = F["molap"]["pretraining"]["own_accuracy_per_seed"]["ContextMemDm2"]    # the exception named above, per seed
+test_close(P, [own[s]["ContextMemDm2"] for s in own], eps=0.01)  # shipped ≈ recomputed here (other CPUs: a trial may flip)
+assert all(0.005 < o - m < 0.04 for o, m in zip(P, F["molap"]["accuracy_per_seed"]["ContextMemDm2"]))

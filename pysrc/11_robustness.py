@@ -635,9 +635,10 @@ verdict_counts(shipped["quick"]["claims"])
 #
 # The networks that reach the paper's accuracy on most tasks (see [the reproduction](reproduce.html)); one seed each.
 # This analysis ran on the networks shipped at the time: the separate networks of the first full run, trained at a
-# constant learning rate (0.92 mean here). They have since been retrained with a decaying learning rate (the
-# [baselines](baselines.html)), and `load_network("separate")` now returns those; the separate row below is the
-# earlier networks' until the analysis is re-run (`molap robustness --profile full --out DIR`).
+# constant learning rate (0.92 mean here), and MoLaP on modules whose response plane read all five inputs. Both have since been replaced (separate networks retrained with a decaying learning rate, see
+# [baselines](baselines.html); MoLaP's modules pre-trained on the decision's inputs, see [the
+# reproduction](reproduce.html)), and `load_network` now returns the new ones; the rows below are the earlier
+# networks' until the analysis is re-run (`molap robustness --profile full --out DIR`).
 
 # %%
 plot_curves(shipped["full"]);

@@ -1,9 +1,11 @@
 #!/usr/bin/env python
-"""Naive sequential fine-tuning and DNI at the quick profile, seeds 0-4: the profile's Adam (DNI projecting Adam's
-step), the reference SGD (DNI projecting the gradient, as published), and DNI projecting Adam's gradient.
+"""Naive sequential fine-tuning and DNI. Quick profile, seeds 0-4: the profile's Adam (DNI projecting Adam's step), the
+reference SGD (DNI projecting the gradient, as published), and DNI projecting Adam's gradient. Full profile: the
+profile's Adam, naive and DNI (projecting the step), for the seeds given.
 
-    python tools/run_sequential.py [OUT]     # runs in OUT (default runs/sequential; resumable), ships the summary
-                                             # to molap/data/results/sequential-quick.json
+    python tools/run_sequential.py [OUT]                      # quick: runs in OUT (default runs/sequential; resumable),
+                                                              # summary to molap/data/results/sequential-quick.json
+    python tools/run_sequential.py OUT --profile full --seeds 0   # full: summary and final weights shipped
 
 Runs go to WORKERS (default 2) processes of one torch thread each.
 """
@@ -22,28 +24,51 @@ VARIANTS = {  # label -> (method, TrainConfig overrides, DNI projection, run fol
 }
 
 
-def job(label, seed, out):
+FULL = ("sequential (adam)", "dni (adam, projected step)")  # the full profile's runs: its own optimiser
+
+
+def job(label, seed, out, profile="quick"):
     from dataclasses import replace
     import torch
     torch.set_num_threads(1)
     from molap.training import get_profile
     from molap.sequential import run_sequential
     method, over, project, folder = VARIANTS[label]
-    prof = get_profile("quick")
+    prof = get_profile(profile)
     return run_sequential(method, prof, seed, out=Path(out) / folder, progress=False,
                           config=replace(prof.sequential, **over), project=project)[0]
 
 
-def main(out="runs/sequential"):
+def ship_weights(out, profile, seeds):
+    "The final network of every full run (after the ninth task), as weights-only state dicts."
+    import torch
+    from molap.core import atomic_write, data_dir
+    for label in FULL:
+        method, _, _, folder = VARIANTS[label]
+        for s in seeds:
+            state = torch.load(Path(out) / folder / f"{method}-{profile}-seed{s}-after8.ckpt", weights_only=True)["model"]
+            atomic_write(data_dir() / "checkpoints" / f"{method}-{profile}-seed{s}.pt", lambda f: torch.save(state, f))
+
+
+def main(argv=None):
+    import argparse
     from molap.core import atomic_write, data_dir
     from molap.sequential import summarise_sequential
-    jobs = [(label, s) for label in VARIANTS for s in SEEDS]
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", nargs="?", default="runs/sequential")
+    ap.add_argument("--profile", choices=("quick", "full"), default="quick")
+    ap.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0-4 (quick), 0 (full)")
+    args = ap.parse_args(argv)
+    seeds = args.seeds or (list(SEEDS) if args.profile == "quick" else [0])
+    labels = list(VARIANTS) if args.profile == "quick" else list(FULL)
+    jobs = [(label, s) for label in labels for s in seeds]
     with ProcessPoolExecutor(int(os.environ.get("WORKERS", 2)), mp_context=multiprocessing.get_context("spawn")) as pool:
-        records = list(pool.map(job, *zip(*jobs), [out] * len(jobs)))
-    methods = {label: summarise_sequential([r for (l, s), r in zip(jobs, records) if l == label]) for label in VARIANTS}
-    res = dict(profile="quick", seeds=list(SEEDS), methods=methods)
-    path = data_dir() / "results" / "sequential-quick.json"
+        records = list(pool.map(job, *zip(*jobs), [args.out] * len(jobs), [args.profile] * len(jobs)))
+    methods = {label: summarise_sequential([r for (l, s), r in zip(jobs, records) if l == label]) for label in labels}
+    res = dict(profile=args.profile, seeds=seeds, methods=methods)
+    path = data_dir() / "results" / f"sequential-{args.profile}.json"
     atomic_write(path, lambda f: Path(f).write_text(json.dumps(res, indent=1)))
+    if args.profile == "full": ship_weights(args.out, args.profile, seeds)
     print(f"wrote {path}")
     for k, v in methods.items():
         print(f"{k:32s} diagonal {sum(v['diagonal']) / 9:.3f} final {sum(v['accuracy'].values()) / 9:.3f} "
@@ -51,4 +76,4 @@ def main(out="runs/sequential"):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    main()
