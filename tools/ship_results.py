@@ -34,30 +34,30 @@ DATA = Path(__file__).resolve().parents[1] / "molap" / "data"
 FILE = {method_name(v): f"molap-{v}" for v in VARIANTS}  # method -> its runs' file prefix
 
 
+def run_modules(src: Path, variant: str, profile: str, seed: int, sizes, p):
+    "The pre-trained modules of a finished run (primitives `p`), from its pre-training checkpoint."
+    net = pretraining_network(p, tuple(sizes), seed=seed)
+    net.load_state_dict(torch.load(src / "runs" / f"pretrain-{variant}-{profile}-seed{seed}.ckpt", weights_only=True)["model"])
+    return net
+
+
 def ship_modules(src: Path, variant: str, profile: str, seed: int, sizes, r2):
     "The pre-trained modules of one variant's run as a small weights-only file."
     prof = get_profile(profile)
     cca = latent_primitives(prof.cca_trials, seed=seed, config=prof.task) if variant == "cca" else None
     p = {"cca": lambda: cca_primitives(cca), "v1": v1_primitives, "answer": lambda: answer_primitives(prof, seed=seed)}[variant]()
-    net = pretraining_network(p, tuple(sizes), seed=seed)
-    net.load_state_dict(torch.load(src / "runs" / f"pretrain-{variant}-{profile}-seed{seed}.ckpt", weights_only=True)["model"])
-    save_pretrained(DATA / "pretrained" / f"modules-{variant}-{profile}-seed{seed}.pt", net, cca,
-                    meta=dict(profile=profile, seed=seed, primitives=variant, r2=r2, module_sizes=list(sizes)))
+    save_pretrained(DATA / "pretrained" / f"modules-{variant}-{profile}-seed{seed}.pt", run_modules(src, variant, profile, seed, sizes, p),
+                    cca, meta=dict(profile=profile, seed=seed, primitives=variant, r2=r2, module_sizes=list(sizes)))
 
 
 def own_accuracy(summary: dict, profile: str, modules_of) -> dict:
-    "{task: [fraction correct of the modules' own answers, per seed]} for an answer-primitives summary."
+    "{task: [fraction correct of the modules' own answers, per seed]} for an answer-primitives summary; `modules_of(seed, p)`."
     prof = get_profile(profile)
-    own = {s: module_accuracy(modules_of(s), answer_primitives(prof, seed=s), task_config=prof.task) for s in summary["seeds"]}
+    own = {}
+    for s in summary["seeds"]:
+        p = answer_primitives(prof, seed=s)
+        own[s] = module_accuracy(modules_of(s, p), p, task_config=prof.task)
     return {t: [own[s][t] for s in summary["seeds"]] for t in TASK_NAMES}
-
-
-def run_modules(src: Path, profile: str, record: dict):
-    "The pre-trained answer modules of a finished run, from its pre-training checkpoint."
-    net = pretraining_network(answer_primitives(profile, seed=record["seed"]), tuple(record["module_sizes"]), seed=record["seed"])
-    ck = src / "runs" / f"pretrain-answer-{profile}-seed{record['seed']}.ckpt"
-    net.load_state_dict(torch.load(ck, weights_only=True)["model"])
-    return net
 
 
 def ship_weights(src: Path, run: str, dst: str):
@@ -106,8 +106,8 @@ def finished_runs(src: Path, method: str) -> tuple:
     if not records: raise SystemExit(f"no finished runs of {method} in {src / 'runs'}")
     new, profile = summarise(records), records[0]["profile"]
     if records[0].get("variant") == "answer":
-        by_seed = {r["seed"]: r for r in records}
-        new["pretraining"]["own_accuracy_per_seed"] = own_accuracy(new, profile, lambda s: run_modules(src, profile, by_seed[s]))
+        new["pretraining"]["own_accuracy_per_seed"] = own_accuracy(
+            new, profile, lambda s, p: run_modules(src, "answer", profile, s, records[0]["module_sizes"], p))
     return records, new
 
 
@@ -131,7 +131,7 @@ def add_method(src: Path, method: str, merge: bool = False, earlier: str | None 
         if old is None: raise SystemExit(f"no shipped {method} to keep as earlier")
         if records[0].get("variant") == "answer" and "own_accuracy_per_seed" not in old["pretraining"]:
             old["pretraining"]["own_accuracy_per_seed"] = own_accuracy(old, profile,
-                                                                       lambda s: load_pretrained("answer", profile, s)[0])
+                                                                       lambda s, p: load_pretrained("answer", profile, s)[0])
         results.setdefault("earlier", {})[f"{method} ({earlier})"] = old
     results["methods"][method] = merge_seeds(old, new) if merge else new
     seeds = results["methods"][method]["seeds"]
