@@ -7,24 +7,29 @@ Docs: https://molap-dev.github.io/molap/reproduce.html.md"""
 # %% ../nbs/10_reproduce.ipynb #ad2a1911
 from __future__ import annotations
 import json, multiprocessing, platform, statistics
+from dataclasses import replace
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 import torch
 import molap
 from .core import atomic_write, check_device, check_int, check_out_dir, data_dir, load_results, set_threads
 from .tasks import TASK_NAMES, TaskConfig, draw_corpus
-from .training import Profile, get_profile, plot_history
+from .training import Profile, get_profile, plot_history, evaluate, FINAL_EVAL_SEED
 from .primitives import latent_primitives, plot_correlations
 from .pretraining import random_modules
 from .baselines import BASELINES, baseline_model, run_baseline, trials_per_step, results_table
 from .multitask import VARIANTS, method_name, run_molap, molap_network
+from .sequential import SEQUENTIAL, run_sequential, summarise_sequential, plot_accuracy_matrices, forgetting
+from .baselines import joint_network, joint_task_config
 
 # %% auto #0
-__all__ = ['METHOD_ORDER', 'CHANCE', 'COST_KEYS', 'compact_history', 'summarise', 'plot_accuracy', 'plot_learning', 'plot_cost',
-           'claims', 'report_markdown', 'reproduce', 'network_file', 'load_network']
+__all__ = ['METHOD_ORDER', 'ALL_METHODS', 'CHANCE', 'COST_KEYS', 'OVER_TRIALS_SEED', 'compact_history', 'summarise',
+           'plot_accuracy', 'plot_learning', 'plot_cost', 'claims', 'report_markdown', 'reproduce', 'network_file',
+           'load_network', 'accuracy_over_trials']
 
 # %% ../nbs/10_reproduce.ipynb #323470c7
 METHOD_ORDER = tuple(method_name(v) for v in VARIANTS) + BASELINES  # MoLaP (default), its variants, the baselines
+ALL_METHODS = METHOD_ORDER + SEQUENTIAL  # and the networks that learn the tasks one after another (naive, DNI)
 CHANCE = 0.1  # fraction correct of a random direction under the 18° criterion: 2·18°/360°
 COST_KEYS = ("total_parameters", "trained_parameters_per_task", "parameter_updates", "optimizer_steps")
 
@@ -35,7 +40,8 @@ def compact_history(h: dict, points: int = 400) -> dict:
     return dict(h, step=h["step"][k - 1:n:k], loss=[statistics.fmean(h["loss"][i:i + k]) for i in range(0, n, k)])
 
 def summarise(records: list) -> dict:
-    "results.json entry of one method from its per-seed records."
+    "results.json entry of one method from its per-seed records (a sequential method adds its 9 × 9 accuracy matrix)."
+    if "accuracy_after_each_task" in records[0]: return _summarise_sequential(records)
     acc = {t: [r["accuracy"][t] for r in records] for t in TASK_NAMES}
     out = dict(accuracy={t: statistics.fmean(v) for t, v in acc.items()},
                accuracy_sd={t: statistics.pstdev(v) for t, v in acc.items()},
@@ -56,11 +62,19 @@ def summarise(records: list) -> dict:
                                   r2_per_seed={m: [p["r2"][m] for p in pre] for m in pre[0]["r2"]})
     return out
 
+def _summarise_sequential(records: list) -> dict:
+    "The usual keys over the final accuracies, plus the accuracy after each task; each task's curves compacted."
+    acc = {t: [r["accuracy"][t] for r in records] for t in TASK_NAMES}
+    return dict(summarise_sequential(records), accuracy_sd={t: statistics.pstdev(v) for t, v in acc.items()},
+                accuracy_per_seed=acc, mean_accuracy=statistics.fmean(statistics.fmean(v) for v in acc.values()),
+                history={t: compact_history(h, 50) for t, h in records[0]["history"].items()},
+                order=records[0]["order"], trials_per_step=records[0]["train_config"]["batch_size"])
+
 # %% ../nbs/10_reproduce.ipynb #713f49dc
 def plot_accuracy(results: dict):
     "Fraction correct per task, one bar per method (error bars: sd over seeds); returns the figure."
     import matplotlib.pyplot as plt
-    methods = [m for m in METHOD_ORDER if m in results["methods"]]
+    methods = [m for m in ALL_METHODS if m in results["methods"]]
     fig, ax = plt.subplots(figsize=(11, 3.4), constrained_layout=True)
     w = 0.8 / len(methods)
     for k, m in enumerate(methods):
@@ -76,7 +90,7 @@ def plot_accuracy(results: dict):
     return fig
 
 def plot_learning(results: dict):
-    "Training loss and fraction correct against trials per task, every method (first seed); returns the figure."
+    "Loss and fraction correct against trials per task, every method learning all tasks at once (first seed)."
     M = results["methods"]
     methods = [m for m in METHOD_ORDER if m in M]
     return plot_history({m: M[m]["history"] for m in methods}, trials_per_step={m: M[m]["trials_per_step"] for m in methods})
@@ -84,7 +98,7 @@ def plot_learning(results: dict):
 def plot_cost(results: dict):
     "Trained parameters per task and parameter updates per method (log scale); returns the figure."
     import matplotlib.pyplot as plt
-    methods = [m for m in METHOD_ORDER if m in results["methods"]]
+    methods = [m for m in ALL_METHODS if m in results["methods"]]
     fig, axs = plt.subplots(1, 2, figsize=(10, 3), constrained_layout=True)
     for ax, key in zip(axs, ("trained_parameters_per_task", "parameter_updates")):
         ax.bar(methods, [results["methods"][m][key] for m in methods], color=[f"C{k}" for k in range(len(methods))])
@@ -97,7 +111,7 @@ def _shipped_means() -> dict | None:
     "Accuracy per task of the shipped full profile for MoLaP and separate networks (None if not shipped)."
     try: F = load_results("full")["methods"]
     except FileNotFoundError: return None
-    return {m: F[m]["accuracy"] for m in ("molap-lag0", "separate")}
+    return {m: F[m]["accuracy"] for m in ("molap", "separate")}
 
 def claims(results: dict, target: float = 0.95) -> list:
     "The paper's first claim checked on `results`, as Markdown bullets written from the numbers."
@@ -118,11 +132,18 @@ def claims(results: dict, target: float = 0.95) -> list:
     if "molap-random" in R:
         out.append(f"- **Pre-training matters:** mean fraction correct {m['mean_accuracy']:.3f} on pre-trained "
                    f"modules against {R['molap-random']['mean_accuracy']:.3f} on untrained ones (same frozen-J stage).")
+    seq = [k for k in SEQUENTIAL if k in R]
+    if seq:  # the forgetting MoLaP avoids: its J is frozen and each task has its own I_T, O_T
+        label = dict(sequential="naive fine-tuning", dni="DNI")
+        out.append("- **No forgetting, by construction:** one network learning the tasks one after another, "
+                   + "; ".join(f"{label[k]} ends at {R[k]['mean_accuracy']:.3f} mean (right after learning each task "
+                               f"{statistics.fmean(R[k]['diagonal']):.3f}; forgetting {R[k]['forgetting']:.3f})" for k in seq)
+                   + f"; MoLaP ends at {m['mean_accuracy']:.3f}, and a task's weights are never touched again.")
     return out
 
 def report_markdown(results: dict, figures: dict) -> str:
     "report.md: the accuracy and cost tables, and the figures."
-    methods = [m for m in METHOD_ORDER if m in results["methods"]]
+    methods = [m for m in ALL_METHODS if m in results["methods"]]
     R = results["methods"]
     lines = [f"# molap reproduction: {results['profile']} profile", "",
              f"molap {results['molap_version']}, torch {results['torch']}, seeds {results['seeds']}, "
@@ -139,11 +160,11 @@ def report_markdown(results: dict, figures: dict) -> str:
     shipped = _shipped_means()
     sd = (lambda m, t: f" ± {R[m]['accuracy_sd'][t]:.3f}") if len(results["seeds"]) > 1 else (lambda m, t: "")
     extra = results["profile"] != "full" and shipped is not None
-    head = methods + (["shipped full: molap-lag0 / separate"] if extra else [])
+    head = methods + (["shipped full: molap / separate"] if extra else [])
     lines += ["## Accuracy", "", "| task | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
     for t in TASK_NAMES:
         cells = [f"{R[m]['accuracy'][t]:.3f}{sd(m, t)}" for m in methods]
-        if extra: cells.append(f"{shipped['molap-lag0'][t]:.3f} / {shipped['separate'][t]:.3f}")
+        if extra: cells.append(f"{shipped['molap'][t]:.3f} / {shipped['separate'][t]:.3f}")
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
     lines.append("| **mean** | " + " | ".join(f"**{R[m]['mean_accuracy']:.3f}**" for m in methods)
                  + (" | " if extra else "") + " |")
@@ -176,9 +197,10 @@ def _savefig(fig, path: Path) -> str:
     return path.name
 
 def _job(kind: str, name: str, profile: Profile, seed: int, runs: Path, progress: bool, device, threads):
-    "One run of the pipeline (a baseline or a MoLaP variant); in a worker process when `threads` is given."
+    "One run of the pipeline (a baseline, a sequential learner or a MoLaP variant); in a worker when `threads` is given."
     if threads is not None: set_threads(threads)
     if kind == "baseline": return run_baseline(name, profile, seed=seed, out=runs, progress=progress, device=device)[0]
+    if kind == "sequential": return run_sequential(name, profile, seed, out=runs, progress=progress, device=device)[0]
     return run_molap(name, profile, seed=seed, out=runs, progress=progress, device=device)[0]
 
 def reproduce(profile: Profile | str = "quick",  # a `Profile` or its name ("quick": minutes on a CPU; "full")
@@ -198,9 +220,10 @@ def reproduce(profile: Profile | str = "quick",  # a `Profile` or its name ("qui
     say = print if progress else (lambda *a, **k: None)
     say(f"[1/4] corpus figures -> {figs / 'tasks'}")
     draw_corpus(figs / "tasks", seed=0, config=prof.task)
-    jobs = [("baseline", m, s) for s in seeds for m in BASELINES] + [("molap", v, s) for s in seeds for v in VARIANTS]
+    jobs = ([("baseline", m, s) for s in seeds for m in BASELINES] + [("sequential", m, s) for s in seeds for m in SEQUENTIAL]
+            + [("molap", v, s) for s in seeds for v in VARIANTS])  # the longest runs first: the workers finish together
     done = {}
-    say(f"[2/4] {len(jobs)} runs (baselines and MoLaP with cca, v1, random modules), {workers} process(es)")
+    say(f"[2/4] {len(jobs)} runs (baselines, sequential naive and DNI, MoLaP on each kind of modules), {workers} process(es)")
     if workers == 1:
         for kind, name, seed in jobs:
             say(f"      {kind} {name}, seed {seed}")
@@ -213,7 +236,7 @@ def reproduce(profile: Profile | str = "quick",  # a `Profile` or its name ("qui
             for f in as_completed(futures):
                 done[futures[f]] = f.result()
                 say(f"      done: {' '.join(map(str, futures[f]))}")
-    records = {m: [] for m in METHOD_ORDER}
+    records = {m: [] for m in ALL_METHODS}
     for key in jobs: records[done[key]["method"]].append(done[key])
     say("[3/4] canonical correlations of the corpus")
     cca = latent_primitives(trials_per_task=prof.cca_trials, seed=seeds[0], config=prof.task)
@@ -224,6 +247,8 @@ def reproduce(profile: Profile | str = "quick",  # a `Profile` or its name ("qui
     figures = {"accuracy per task": _savefig(plot_accuracy(results), figs / "accuracy.png"),
                "cost": _savefig(plot_cost(results), figs / "cost.png"),
                "learning curves": _savefig(plot_learning(results), figs / "learning_curves.png"),
+               "accuracy after each task (sequential learning)":
+                   _savefig(plot_accuracy_matrices({m: results["methods"][m] for m in SEQUENTIAL}), figs / "sequential.png"),
                "canonical correlations": _savefig(plot_correlations({"corpus": cca}), figs / "cca.png")}
     figures = {k: f"figures/{v}" for k, v in figures.items()}
     figures.update({t: f"figures/tasks/{t}.png" for t in TASK_NAMES})
@@ -238,23 +263,40 @@ def network_file(method: str, profile: str, seed: int) -> Path:
     variant = {method_name(v): v for v in VARIANTS}.get(method)
     return data_dir() / "checkpoints" / f"{'molap-' + variant if variant else method}-{profile}-seed{seed}.pt"
 
-def load_network(method: str,               # a method of `METHOD_ORDER`, e.g. "molap", "molap-lag0", "separate", "joint"
+def load_network(method: str,               # a method of `ALL_METHODS`, e.g. "molap", "molap-lag0", "separate", "dni"
                  profile: Profile | str = "full",
                  seed: int = 0,
                 ) -> tuple:                 # (trained model, the TaskConfig it reads)
     "A trained network shipped with the package, and the corpus settings to evaluate it with."
-    if method not in METHOD_ORDER: raise ValueError(f"unknown method {method!r}; methods: {', '.join(METHOD_ORDER)}")
+    if method not in ALL_METHODS: raise ValueError(f"unknown method {method!r}; methods: {', '.join(ALL_METHODS)}")
     prof = get_profile(profile)
     path = network_file(method, prof.name, seed)
     if not path.exists():
-        have = [m for m in METHOD_ORDER if network_file(m, prof.name, seed).exists()]
+        have = [m for m in ALL_METHODS if network_file(m, prof.name, seed).exists()]
         raise FileNotFoundError(f"no shipped {method} network for profile {prof.name!r}, seed {seed}; "
                                 f"shipped: {', '.join(have) or 'none'}")
     try: state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e: raise ValueError(f"cannot read {path}: {type(e).__name__} (corrupt or truncated?)") from None
     if method in BASELINES: model, task_config = baseline_model(method, prof, seed)
+    elif method in SEQUENTIAL:  # after the ninth task: the joint network's architecture (rule inputs)
+        model, task_config = joint_network(prof.n_rec, task_config=prof.task, alpha=prof.alpha), joint_task_config(prof.task)
     else:  # the module sizes the run had (recorded with its results), else the profile's
         sizes = load_results(prof.name)["methods"].get(method, {}).get("module_sizes") or prof.module_sizes
         model, task_config = molap_network(random_modules(tuple(sizes), alpha=prof.alpha)), prof.task
     model.load_state_dict(state)
     return model, task_config
+
+# %% ../nbs/10_reproduce.ipynb #3feaa423
+OVER_TRIALS_SEED = FINAL_EVAL_SEED + 100  # the batches of `accuracy_over_trials`: apart from the final evaluation's
+
+def accuracy_over_trials(model: torch.nn.Module,
+                         task_config: TaskConfig,     # the corpus the model reads (as `load_network` returns it)
+                         n_trials: int = 2048,        # trials per task
+                         seed: int = OVER_TRIALS_SEED,
+                         chunk: int = 256,            # trials per forward pass (bounds the memory: trials are padded)
+                        ) -> dict:                    # task -> fraction correct
+    "Fraction correct per task with every trial's timing and modality drawn on its own: the task's whole distribution."
+    cfg = replace(task_config, timing="trial", modality="trial")
+    sizes = [min(chunk, n_trials - i) for i in range(0, check_int("n_trials", n_trials), chunk)]
+    parts = [evaluate(model, TASK_NAMES, n, cfg, seed=seed + 100 * k) for k, n in enumerate(sizes)]  # disjoint batch seeds
+    return {t: sum(p[t] * n for p, n in zip(parts, sizes)) / n_trials for t in TASK_NAMES}

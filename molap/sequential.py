@@ -18,8 +18,8 @@ from .training import Profile, get_profile, train, evaluate, step_seed
 from .baselines import joint_network, joint_task_config
 
 # %% auto #0
-__all__ = ['DNI_A', 'SEQUENTIAL', 'PAPER_DNI', 'second_moment', 'projector', 'DNI', 'run_sequential', 'plot_accuracy_matrices',
-           'forgetting', 'plot_sequential_curves', 'final_rows', 'summarise_sequential']
+__all__ = ['DNI_A', 'SEQUENTIAL', 'PROJECT', 'PAPER_DNI', 'second_moment', 'projector', 'DNI', 'run_sequential',
+           'plot_accuracy_matrices', 'forgetting', 'plot_sequential_curves', 'final_rows', 'summarise_sequential']
 
 # %% ../nbs/07_sequential.ipynb #7629b4da
 DNI_A = 1e-3  # the regulariser a of the projectors (Duncker et al.'s reference code)
@@ -82,6 +82,10 @@ class DNI:
         "Keep the weights before a step (for `project_step`)."
         self._before = {id(p): p.detach().clone() for p in (model.W_in, model.W_rec, model.b, model.W_out, model.b_out)}
 
+    def project_and_remember(self, model: LeakyRNN):
+        "Project the gradients and keep the weights: Adam's moments see only what is allowed, and its step is projected too."
+        self.project(model); self.remember(model)
+
     def project_step(self, model: LeakyRNN):
         "Replace the step the optimiser just took by its projection (for Adam, whose step leaves a projected gradient's span)."
         if not self.tasks: return
@@ -98,6 +102,7 @@ class DNI:
 
 # %% ../nbs/07_sequential.ipynb #3ad6101e
 SEQUENTIAL = ("sequential", "dni")  # method names: naive fine-tuning, dynamical non-interference
+PROJECT = ("gradient", "step", "both")  # what DNI projects: the gradient (published), the optimiser's step, or both
 
 def run_sequential(method: str = "dni",             # "sequential" (naive) or "dni"
                    profile: Profile | str = "quick",
@@ -107,7 +112,7 @@ def run_sequential(method: str = "dni",             # "sequential" (naive) or "d
                    device=None,
                    config=None,                     # a TrainConfig overriding `profile.sequential`
                    tasks=TASK_NAMES,                # the order in which the tasks are learned
-                   project: str | None = None,      # DNI: "gradient" (the paper) or "step"; None: gradient for SGD, step for Adam
+                   project: str | None = None,      # DNI: "gradient" (the paper), "step" or "both"; None: gradient for SGD, step for Adam
                   ) -> tuple:                       # (record, trained network)
     "Learn `tasks` one after another in one network, naively or with DNI; record the accuracy after each task."
     if method not in SEQUENTIAL: raise ValueError(f"unknown sequential method {method!r}; methods: {', '.join(SEQUENTIAL)}")
@@ -115,7 +120,7 @@ def run_sequential(method: str = "dni",             # "sequential" (naive) or "d
     tc = joint_task_config(prof.task)
     cfg = config or prof.sequential
     project = project or ("gradient" if cfg.optimizer == "sgd" else "step")
-    if project not in ("gradient", "step"): raise ValueError(f"project must be 'gradient' or 'step'; got {project!r}")
+    if project not in PROJECT: raise ValueError(f"project must be one of {', '.join(PROJECT)}; got {project!r}")
     model = joint_network(prof.n_rec, seed=seed, task_config=tc, alpha=prof.alpha).to(device or "cpu")
     dni = DNI(model) if method == "dni" else None
     name = f"{method}-{prof.name}-seed{seed}"
@@ -130,7 +135,8 @@ def run_sequential(method: str = "dni",             # "sequential" (naive) or "d
             if dni is not None: dni.load(s["dni"])
             continue
         res = train(model, [task], replace(cfg, seed=seed * 100 + k), tc, checkpoint=ck(f"task{k}"), progress=progress,
-                    grad_transform=None if dni is None else dni.project if project == "gradient" else dni.remember,
+                    grad_transform=None if dni is None else dict(gradient=dni.project, step=dni.remember,
+                                                                  both=dni.project_and_remember)[project],
                     after_step=None if dni is None or project == "gradient" else dni.project_step,
                     # every task scored while this one is learned:
                     evaluate_fn=lambda m: evaluate(m, TASK_NAMES, cfg.eval_trials, tc))  # the forgetting as it happens

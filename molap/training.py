@@ -383,8 +383,8 @@ class Profile:
     plane_inputs: str = "all"                   # answer primitives: the response plane reads "all" inputs or the "decision" ones
     pretrain: TrainConfig = TrainConfig(steps=3200, batch_size=32, schedule="together", eval_every=100,
                                         checkpoint_every=100)  # 800 left the decision primitive short (see reproduce)
-    molap: TrainConfig = TrainConfig(steps=1000, batch_size=32, schedule="together", eval_every=100,
-                                     eval_trials=256, checkpoint_every=100)
+    molap: TrainConfig = TrainConfig(steps=3500, batch_size=64, lr_final=1e-4, schedule="together", eval_every=100,
+                                     eval_trials=256, checkpoint_every=100)  # the separate networks' trials (see reproduce)
     separate: TrainConfig = TrainConfig(steps=3500, batch_size=64, lr_final=1e-4, schedule="together",
                                         eval_every=100, eval_trials=256, checkpoint_every=100)  # cosine: see above
     joint: TrainConfig = TrainConfig(steps=30000, batch_size=64, schedule="interleaved", eval_every=500,

@@ -536,16 +536,16 @@ for t in ("MemDm1", "ContextMemDm1", "MultiMem"):
 # Read from the figures and counts above (the full profile's shipped MoLaP network, seed 0, answer primitives):
 #
 # - **M1 is the fixation switch.** Its trajectories run the same course on every trial whatever the stimulus (the
-#   colours overlap) and jump at the go cue; alone under the delay input it has only stable points. Its primitive
-#   survives the task stage intact (R² ≈ 1 on every task).
+#   colours overlap) and jump at the go cue; alone under the delay input its few slow points are stable or marginal,
+#   and it carries under 1% of the ring's spread. Its primitive survives the task stage intact (R² ≈ 1 on every task).
 # - **M2 and M3 hold the answer.** During MemPro's delay the whole network's slow points form a ring of *marginal*
 #   fixed points in the delay's top two PCs, ordered by the stimulus direction: a ring attractor, the textbook way to
-#   hold an angle (the finder also finds a few saddles among them). Almost all of the ring's spread is in M2 and
+#   hold an angle. Almost all of the ring's spread is in M2 and
 #   M3, and each of them alone (the other modules held at 0) still has a continuum of marginal points: each module
 #   holds the direction on its own, as pre-training asked (M2 and M3 learn copies of the same answer). Their
 #   trajectories fan out by stimulus direction and stay apart through the delay.
 # - **The tasks use the primitives as pre-trained.** The pre-training readout, not refitted, still decodes each
-#   module's latent target while the tasks run (R² 0.65–1.0; highest on the memory tasks, lowest on the Delay tasks,
+#   module's latent target while the tasks run (R² 0.6–1.0; highest on the memory tasks, lowest on the Delay tasks,
 #   where the stimulus stays on and the inputs the task stage learned drive M2/M3 off their pre-trained course).
 #   Variance is shared roughly by module size on every task (M1 has 37 of 256 units), so no task silences a module:
 #   every task runs on the same three primitives, recombined by its own I_T and O_T.

@@ -123,8 +123,8 @@ test_fail(lambda: other_tasks("MemPr0"), contains="unknown task 'MemPr0'; tasks:
 # ## The budget
 #
 # Every learner gets the trials of T that MoLaP's task stage gives each task at the profile: its steps × trials per
-# task and step (quick: 250 × 16 = 4,000 trials; full: 1,000 × 32 = 32,000), with the task stage's optimiser (Adam,
-# its learning rate and clipping) for every learner, so that only what the learner starts from differs. A learner that
+# task and step (quick: 250 × 16 = 4,000 trials; full: 3,500 × 64 = 224,000, the separate networks' budget), with the
+# task stage's optimiser (Adam, its learning rate, schedule and clipping) for every learner, so that only what the learner starts from differs. A learner that
 # spends some of T's trials before learning (molap-warm's CCA) trains for that many fewer. The learning curve is
 # evaluated ten times along the way (on fixed evaluation trials) plus once before any training; the final fraction
 # correct is the profile's final evaluation (fresh trials, never used by any run).
@@ -152,7 +152,7 @@ def learn_config(profile: Profile | str, seed: int = 0,
 budget("quick"), budget("full"), learn_config("quick").steps, learn_config("quick", spent=128).steps
 
 # %%
-test_eq(budget("quick"), 4000); test_eq(budget("full"), 32000)
+test_eq(budget("quick"), 4000); test_eq(budget("full"), 3500 * 64)
 test_eq(learn_config("quick", seed=3).seed, 3)
 test_eq(learn_config("quick", spent=128).steps * 16 + 128 <= budget("quick"), True)
 test_fail(lambda: learn_config("quick", spent=4000), contains="leave nothing of the budget")

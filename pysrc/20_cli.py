@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=16)
     t.add_argument("--timing", choices=["batch", "trial"], default="batch")
     t.add_argument("--sigma-in", type=float, default=0.01)
-    r = _common(sub.add_parser("reproduce", help="corpus, baselines, primitives, pre-training, MoLaP: figures, report.md, results.json"))
+    r = _common(sub.add_parser("reproduce", help="corpus, baselines, sequential learners, primitives, pre-training, MoLaP: figures, report.md, results.json"))
     b = _common(sub.add_parser("baselines", help="train the separate and joint baselines (resumes from DIR)"))
     for q in (r, b):
         q.add_argument("--profile", choices=list(PROFILES), default="quick")

@@ -6,7 +6,10 @@ profile's Adam, naive and DNI (projecting the step), for the seeds given.
     python tools/run_sequential.py [OUT]                      # quick: runs in OUT (default runs/sequential; resumable),
                                                               # summary to molap/data/results/sequential-quick.json
     python tools/run_sequential.py OUT --profile full --seeds 0   # full: summary and final weights shipped
+    python tools/run_sequential.py OUT --labels "sequential (adam)" "dni (adam, projected step)"   # some variants only
 
+The profile's own runs (naive and DNI with the profile's optimiser, what `molap reproduce` runs) also go into the
+shipped results of the profile (quick.json or full.json) under `sequential` and `dni`, summarised as `reproduce` does.
 Runs go to WORKERS (default 2) processes of one torch thread each.
 """
 import json, multiprocessing, os, sys
@@ -21,6 +24,7 @@ VARIANTS = {  # label -> (method, TrainConfig overrides, DNI projection, run fol
     "sequential (sgd)": ("sequential", SGD, None, "sgd"),
     "dni (sgd, projected gradient)": ("dni", SGD, "gradient", "sgd"),
     "dni (adam, projected gradient)": ("dni", {}, "gradient", "adam-gradient"),
+    "dni (adam, projected gradient and step)": ("dni", {}, "both", "adam-both"),
 }
 
 
@@ -50,6 +54,20 @@ def ship_weights(out, profile, seeds):
             atomic_write(data_dir() / "checkpoints" / f"{method}-{profile}-seed{s}.pt", lambda f: torch.save(state, f))
 
 
+def merge_into_results(profile, records):
+    "The profile's shipped results (quick.json, full.json) gain `sequential` and `dni` as `molap reproduce` writes them."
+    from molap.core import atomic_write, data_dir
+    from molap.reproduce import summarise
+    path = data_dir() / "results" / f"{profile}.json"
+    res = json.loads(path.read_text())
+    for method, recs in records.items(): res["methods"][method] = summarise(recs)
+    res.setdefault("added", {}).update({m: f"ran after the rest of this profile (tools/run_sequential.py), with the "
+                                            f"profile's sequential settings; seeds {[r['seed'] for r in recs]}"
+                                         for m, recs in records.items()})
+    atomic_write(path, lambda f: Path(f).write_text(json.dumps(res, indent=1)))
+    print(f"added {', '.join(records)} to {path}")
+
+
 def main(argv=None):
     import argparse
     from molap.core import atomic_write, data_dir
@@ -58,16 +76,24 @@ def main(argv=None):
     ap.add_argument("out", nargs="?", default="runs/sequential")
     ap.add_argument("--profile", choices=("quick", "full"), default="quick")
     ap.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0-4 (quick), 0 (full)")
+    ap.add_argument("--labels", nargs="+", choices=list(VARIANTS), default=None,
+                    help="default: every variant (quick), the profile's own (full)")
     args = ap.parse_args(argv)
     seeds = args.seeds or (list(SEEDS) if args.profile == "quick" else [0])
-    labels = list(VARIANTS) if args.profile == "quick" else list(FULL)
+    labels = args.labels or (list(VARIANTS) if args.profile == "quick" else list(FULL))
     jobs = [(label, s) for label in labels for s in seeds]
     with ProcessPoolExecutor(int(os.environ.get("WORKERS", 2)), mp_context=multiprocessing.get_context("spawn")) as pool:
         records = list(pool.map(job, *zip(*jobs), [args.out] * len(jobs), [args.profile] * len(jobs)))
-    methods = {label: summarise_sequential([r for (l, s), r in zip(jobs, records) if l == label]) for label in labels}
-    res = dict(profile=args.profile, seeds=seeds, methods=methods)
+    of = lambda label: [r for (l, s), r in zip(jobs, records) if l == label]
+    methods = {label: summarise_sequential(of(label)) for label in labels}
     path = data_dir() / "results" / f"sequential-{args.profile}.json"
+    res = json.loads(path.read_text()) if path.exists() else dict(profile=args.profile, seeds=seeds, methods={})
+    if res["seeds"] != seeds and set(res["methods"]) - set(labels):
+        sys.exit(f"{path} holds other variants for seeds {res['seeds']}; run them again with --seeds {seeds} too")
+    res.update(seeds=seeds, methods=dict(res["methods"], **methods))
     atomic_write(path, lambda f: Path(f).write_text(json.dumps(res, indent=1)))
+    own = [label for label in FULL if label in labels]  # the profile's own config: what `molap reproduce` runs
+    if own: merge_into_results(args.profile, {VARIANTS[label][0]: of(label) for label in own})
     if args.profile == "full": ship_weights(args.out, args.profile, seeds)
     print(f"wrote {path}")
     for k, v in methods.items():
