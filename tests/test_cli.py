@@ -47,8 +47,12 @@ def test_molap_reproduce_quick_end_to_end(tmp_path, root):
     assert res["methods"]["molap"]["trained_parameters_per_task"] < 0.2 * res["methods"]["separate"]["trained_parameters_per_task"]
     report = (tmp_path / "report.md").read_text()
     assert "chance is 0.1" in report and "The paper's claims at this profile" in report
+    for m in ("sequential", "dni"):  # the paper's middle row: one network learning the tasks in order
+        M = res["methods"][m]["accuracy_after_each_task"]
+        assert len(M) == 9 and all(len(row) == 9 for row in M) and M[-1] == [res["methods"][m]["accuracy"][t] for t in TASK_NAMES]
     rob = json.loads((tmp_path / "robustness.json").read_text())  # the robustness analysis ran on the same networks
-    assert set(rob["methods"]) == set(res["methods"]) and len(rob["claims"]) == 8 * 5
+    from molap.reproduce import METHOD_ORDER  # (the multi-task learners; the sequential ones are not perturbed)
+    assert set(rob["methods"]) == set(METHOD_ORDER) and len(rob["claims"]) == 8 * 5
     gen = json.loads((tmp_path / "generalisation.json").read_text())  # and the leave-one-task-out subset
     assert gen["held_out"] and all(set(v) >= {"molap", "separate"} for v in gen["held_out"].values())
     for name in ("report.md", "robustness.md", "generalisation.md"):
