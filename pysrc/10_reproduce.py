@@ -747,7 +747,7 @@ Markdown(f"Over the whole distribution, where a task's number no longer hangs on
          f"better on every seed shipped (decision tasks {min(gain):+.3f} to {max(gain):+.3f}, same modules), and with it "
          f"MoLaP is at ≥ 0.95 on every task on {sum(min(v['3,500 × 64'][1].values()) >= 0.95 for v in stage.values())} "
          f"of {len(stage)} seeds (its lowest task on any seed: "
-         f"{min(min(v['3,500 × 64'][1].values()) for v in stage.values()):.3f}). ContextMemDm2, the lowest task of the final evaluation, is "
+         f"{min(min(v['3,500 × 64'][1].values()) for v in stage.values()):.4f}). ContextMemDm2, the lowest task of the final evaluation, is "
          f"not a hard task over the distribution with either stage: its final-evaluation batch happens to be a hard one "
          f"(a 240 ms second stimulus).")
 
@@ -778,7 +778,7 @@ Markdown("| task | " + " | ".join(f"{m} ({len(over[m])} seed{'s' * (len(over[m])
 ok = lambda m: [t for t in TASK_NAMES if OV[m][t] >= 0.95]
 worst = lambda m: min(min(a.values()) for a in over[m].values())
 Markdown(f"Over the whole distribution MoLaP is at ≥ 0.95 on {len(ok('molap'))} of 9 tasks on the mean over its "
-         f"{len(over['molap'])} seeds (its lowest task on any one seed {worst('molap'):.3f}), the separate networks on "
+         f"{len(over['molap'])} seeds (its lowest task on any one seed {worst('molap'):.4f}), the separate networks on "
          f"{len(ok('separate'))} of 9 (one seed, lowest {worst('separate'):.3f}), while MoLaP trains "
          f"{F['molap']['trained_parameters_per_task'] / F['separate']['trained_parameters_per_task']:.1%} of a separate "
          f"network's parameters per task.")
