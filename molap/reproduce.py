@@ -247,7 +247,7 @@ def reproduce(profile: Profile | str = "quick",  # a `Profile` or its name ("qui
     figures = {"accuracy per task": _savefig(plot_accuracy(results), figs / "accuracy.png"),
                "cost": _savefig(plot_cost(results), figs / "cost.png"),
                "learning curves": _savefig(plot_learning(results), figs / "learning_curves.png"),
-               "accuracy after each task (sequential learning)":
+               "accuracy after each task, sequential learning":
                    _savefig(plot_accuracy_matrices({m: results["methods"][m] for m in SEQUENTIAL}), figs / "sequential.png"),
                "canonical correlations": _savefig(plot_correlations({"corpus": cca}), figs / "cca.png")}
     figures = {k: f"figures/{v}" for k, v in figures.items()}
