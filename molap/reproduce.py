@@ -39,15 +39,17 @@ def compact_history(h: dict, points: int = 400) -> dict:
     n = len(h["loss"]) // k * k                # whole bins only
     return dict(h, step=h["step"][k - 1:n:k], loss=[statistics.fmean(h["loss"][i:i + k]) for i in range(0, n, k)])
 
+def _accuracy_summary(records: list) -> dict:
+    "Final accuracy per task over seeds: mean, sd, every seed's value, and the mean over tasks."
+    acc = {t: [r["accuracy"][t] for r in records] for t in TASK_NAMES}
+    return dict(accuracy={t: statistics.fmean(v) for t, v in acc.items()},
+                accuracy_sd={t: statistics.pstdev(v) for t, v in acc.items()}, accuracy_per_seed=acc,
+                mean_accuracy=statistics.fmean(statistics.fmean(v) for v in acc.values()))
+
 def summarise(records: list) -> dict:
     "results.json entry of one method from its per-seed records (a sequential method adds its 9 × 9 accuracy matrix)."
     if "accuracy_after_each_task" in records[0]: return _summarise_sequential(records)
-    acc = {t: [r["accuracy"][t] for r in records] for t in TASK_NAMES}
-    out = dict(accuracy={t: statistics.fmean(v) for t, v in acc.items()},
-               accuracy_sd={t: statistics.pstdev(v) for t, v in acc.items()},
-               accuracy_per_seed={t: v for t, v in acc.items()},
-               mean_accuracy=statistics.fmean(statistics.fmean(v) for v in acc.values()),
-               seeds=[r["seed"] for r in records],
+    out = dict(_accuracy_summary(records), seeds=[r["seed"] for r in records],
                history=compact_history(records[0]["history"]),
                trials_per_step=trials_per_step(records[0]),
                train_seconds=statistics.fmean(r["train_seconds"] for r in records),
@@ -64,9 +66,7 @@ def summarise(records: list) -> dict:
 
 def _summarise_sequential(records: list) -> dict:
     "The usual keys over the final accuracies, plus the accuracy after each task; each task's curves compacted."
-    acc = {t: [r["accuracy"][t] for r in records] for t in TASK_NAMES}
-    return dict(summarise_sequential(records), accuracy_sd={t: statistics.pstdev(v) for t, v in acc.items()},
-                accuracy_per_seed=acc, mean_accuracy=statistics.fmean(statistics.fmean(v) for v in acc.values()),
+    return dict(_accuracy_summary(records), **summarise_sequential(records),  # its accuracy: the matrix's last row
                 history={t: compact_history(h, 50) for t, h in records[0]["history"].items()},
                 order=records[0]["order"], trials_per_step=records[0]["train_config"]["batch_size"])
 
