@@ -7,7 +7,9 @@ recurrent noise on. Three timings, alternated in one run so that machine load hi
   bare   3 x 150 products [64, 256] x [256, 256] (forward, backward hidden gradient, weight gradient's worth)
   fast   forward + backward of LeakyRNN with the hand-written BPTT (leaky_scan)
   naive  the same with the plain autograd loop (leaky_scan_naive)
-Target: bare/fast >= 0.5 (the fast step costs at most twice the bare products).
+  noise  the recurrent noise draw alone (torch's CPU generator, one normal per unit, step and trial), which the
+         fast step must pay too: it bounds what fusing the rest can reach on a given CPU
+Target (DESIGN.md): bare/fast >= 0.6 on any CPU.
 """
 import argparse, statistics, sys, time
 from pathlib import Path
@@ -15,7 +17,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's molap, installed or not
-from molap.networks import LeakyRNN
+from molap.networks import LeakyRNN, recurrent_noise
 
 T, B, N_IN, N_REC, N_OUT = 150, 64, 25, 256, 3
 
@@ -40,6 +42,12 @@ def train_step(fast):
     return run
 
 
+def noise_draw():
+    "A function drawing the recurrent noise of one step of the reference network."
+    g = torch.Generator().manual_seed(3)
+    return lambda: recurrent_noise((T, B, N_REC), 0.05, 0.2, g)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="few repeats: a smoke run of a few seconds")
@@ -47,7 +55,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     repeats = args.repeats or (2 if args.quick else 15)
     torch.set_num_threads(1)
-    cases = {"bare": bare_products(), "fast": train_step(True), "naive": train_step(False)}
+    cases = {"bare": bare_products(), "fast": train_step(True), "naive": train_step(False), "noise": noise_draw()}
     for run in cases.values(): run()  # warm up
     times = {k: [] for k in cases}
     for _ in range(repeats):
@@ -59,8 +67,11 @@ def main(argv=None):
     print(f"  bare products (3 x {T} mm [{B},{N_REC}]x[{N_REC},{N_REC}]): {1e3 * med['bare']:7.1f} ms")
     print(f"  fast step  (leaky_scan, forward+backward):         {1e3 * med['fast']:7.1f} ms")
     print(f"  naive step (autograd loop, forward+backward):      {1e3 * med['naive']:7.1f} ms")
+    print(f"  noise draw alone ({T} x {B} x {N_REC} normals):     {1e3 * med['noise']:7.1f} ms")
     ratio = med["bare"] / med["fast"]
-    print(f"  bare/fast  = {ratio:.2f}  (target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
+    print(f"  bare/fast  = {ratio:.2f}  (target >= 0.6: {'met' if ratio >= 0.6 else 'NOT met'})")
+    print(f"  bare/(fast - noise draw) = {med['bare'] / (med['fast'] - med['noise']):.2f}  (what fusing can reach at best: "
+          f"bare/(bare + noise draw) = {med['bare'] / (med['bare'] + med['noise']):.2f})")
     print(f"  bare/naive = {med['bare'] / med['naive']:.2f}")
     print(f"  naive/fast = {med['naive'] / med['fast']:.1f}x")
     return 0

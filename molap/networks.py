@@ -47,8 +47,9 @@ def recurrent_noise(shape:tuple, # [T, B, n] (or [T, N, B, n])
     "Recurrent noise η_t ~ N(0, σ_rec²·2/α) for all steps, drawn from `generator`."
     if generator is None: generator = fresh_generator(device)
     # draw where the generator lives (a CPU generator can feed a GPU model), then move
-    eta = torch.randn(shape, generator=generator, device=generator.device, dtype=dtype)
-    return eta.to(device if device is not None else generator.device).mul_(sigma_rec * math.sqrt(2 / alpha))
+    # normal_ with std scales as it draws: one pass over the [T, B, n] buffer instead of two (same values as randn × std)
+    eta = torch.empty(shape, device=generator.device, dtype=dtype).normal_(0, sigma_rec * math.sqrt(2 / alpha), generator=generator)
+    return eta.to(device if device is not None else generator.device)
 
 # %% ../nbs/01_networks.ipynb #3cae2ecb
 def _check_scan(u, W_rec, alpha, activation, h0, noise):
@@ -89,11 +90,11 @@ def leaky_scan_naive(u:Tensor, # drive W_in x_t + b: [T, B, n], or [T, N, B, n] 
     return torch.stack(hs)
 
 # %% ../nbs/01_networks.ipynb #843b5f46
-def _act_grad(s, activation):
-    "f'(a_t) from what the forward pass saved: a_t > 0 for relu (autograd's relu'(0) = 0), else a_t."
-    if activation == "relu": return s
-    if activation == "tanh": return 1 - torch.tanh(s).square()
-    return torch.sigmoid(s)  # softplus
+def _act_grad(A, activation):
+    "f'(a_t) for all steps at once (a new tensor), from what the forward pass saved: f(a_t) for relu, else a_t."
+    if activation == "relu": return torch.sign(A)  # f(a) ≥ 0: 1 where a > 0, else 0 (autograd's relu'(0) = 0)
+    if activation == "tanh": return 1 - torch.tanh(A).square()
+    return torch.sigmoid(A)  # softplus
 
 def _outer_sum(delta, h):
     "Σ over steps and trials of δ hᵀ: one product; for N networks one batched product per step (no copies)."
@@ -109,35 +110,34 @@ class _LeakyScan(torch.autograd.Function):
     def forward(ctx, u, W, h0, alpha, activation):
         f, relu = ACTIVATIONS[activation], activation == "relu"
         mm = torch.addmm if W.dim() == 2 else torch.baddbmm
-        Wt = W.transpose(-1, -2)
+        Wt = W.transpose(-1, -2).contiguous()            # a transposed view makes every product slower
         H = torch.empty_like(u)                          # states h_t
-        # for f'(a_t) backward needs a_t, or for relu only its sign: 1 byte instead of 4
-        S = torch.empty_like(u, dtype=torch.bool) if relu else torch.empty_like(u)
-        a_buf = torch.empty_like(u[0])
+        A = torch.empty_like(u)                          # what backward needs for f'(a_t): f(a_t) for relu, else a_t
         h = h0
         for t in range(u.shape[0]):
-            a = mm(u[t], h, Wt, out=a_buf if relu else S[t])  # a_t = W h_{t-1} + u_t
-            if relu: torch.gt(a, 0, out=S[t])
-            torch.lerp(h, f(a), alpha, out=H[t])         # h_t = (1-α) h_{t-1} + α f(a_t)
+            a = mm(u[t], h, Wt, out=A[t])                # a_t = W h_{t-1} + u_t
+            if relu: a.clamp_min_(0)                     # f(a_t) in place: no temporary, no separate sign
+            torch.lerp(h, a if relu else f(a), alpha, out=H[t])  # h_t = (1-α) h_{t-1} + α f(a_t)
             h = H[t]
-        ctx.save_for_backward(W, h0, S, H)
+        ctx.save_for_backward(W, h0, A, H)
         ctx.alpha, ctx.activation = alpha, activation
         return H
 
     @staticmethod
     @once_differentiable
     def backward(ctx, G):
-        W, h0, S, H = ctx.saved_tensors
+        W, h0, A, H = ctx.saved_tensors
         alpha, T = ctx.alpha, H.shape[0]
         mm_ = Tensor.addmm_ if W.dim() == 2 else Tensor.baddbmm_
         G, aW = G.contiguous(), W * alpha                # α moves into W here and onto δ at the end
-        delta = torch.empty_like(H)                      # f'(a_t) g_t, then δ_t = α f'(a_t) g_t = ∂L/∂a_t = ∂L/∂u_t
-        g = G[T - 1]                                     # g_t = ∂L/∂h_t, through all later steps
+        delta = _act_grad(A, ctx.activation)             # f'(a_t) for all steps in one op; then f'(a_t) g_t in place,
+        g = G[T - 1]                                     # then δ_t = α f'(a_t) g_t = ∂L/∂a_t = ∂L/∂u_t
+        g_buf = (torch.empty_like(g), torch.empty_like(g))  # g_t = ∂L/∂h_t through all later steps, two buffers in turn
         for t in range(T - 1, 0, -1):
-            torch.mul(g, _act_grad(S[t], ctx.activation), out=delta[t])
-            g = torch.add(G[t - 1], g, alpha=1 - alpha)  # direct and leak paths ...
+            delta[t].mul_(g)
+            g = torch.add(G[t - 1], g, alpha=1 - alpha, out=g_buf[t % 2])  # direct and leak paths ...
             mm_(g, delta[t], aW)                         # ... plus the recurrent path δ_t W
-        torch.mul(g, _act_grad(S[0], ctx.activation), out=delta[0])
+        delta[0].mul_(g)
         grad_h0 = mm_(g * (1 - alpha), delta[0], aW) if ctx.needs_input_grad[2] else None
         delta.mul_(alpha)
         grad_W = None
@@ -201,8 +201,9 @@ class _LeakyBase(nn.Module):
 
     def _run(self, u, W_rec, h0, generator):
         "States h_1 … h_T for a fresh drive u: noise from `generator` (added to u in place), silenced units cut off."
-        if self.sigma_rec > 0:  # in place: one [T, B, n] buffer fewer to allocate (large fresh buffers cost page faults)
-            u = u.add_(recurrent_noise(u.shape, self.sigma_rec, self.alpha, generator, u.device, u.dtype))
+        if self.sigma_rec > 0:  # added in place to the fresh noise, not to u: an in-place change of u (a view of the
+            # input product's output) would make autograd copy and re-stride the whole [T, B, n] gradient backwards
+            u = recurrent_noise(u.shape, self.sigma_rec, self.alpha, generator, u.device, u.dtype).add_(u)
         m = self._mask()
         scan = leaky_scan if self.fast else leaky_scan_naive
         return scan(u, W_rec * m, self.alpha, self.activation, None if h0 is None else h0 * m)
@@ -244,7 +245,9 @@ class LeakyRNN(_LeakyBase):
                 return_hidden:bool=False, # also return the states h
                ): # y [T, B, n_out] (and h [T, B, n_rec]); with N networks [T, N, B, ...]
         _check_x(x, self.n_in, self.n_nets)
-        if self.n_nets == 1: u = F.linear(x, self.W_in, self.b)  # all steps in one product
+        if self.n_nets == 1:  # all steps in one product; Wᵀ contiguous: with n_in ≪ n a product with the transposed
+            # view is several times slower (same values)
+            u = torch.addmm(self.b, x.reshape(-1, self.n_in), self.W_in.t().contiguous()).view(*x.shape[:-1], self.n_rec)
         else: u = torch.einsum("tbi,kni->tkbn" if x.dim() == 3 else "tkbi,kni->tkbn", x, self.W_in) + self.b[:, None]
         h = self._run(u, self.W_rec, h0, generator)
         W_out = self.W_out * self._mask()
