@@ -112,14 +112,14 @@ def run_sequential(method: str = "dni",             # "sequential" (naive) or "d
                    device=None,
                    config=None,                     # a TrainConfig overriding `profile.sequential`
                    tasks=TASK_NAMES,                # the order in which the tasks are learned
-                   project: str | None = None,      # DNI: "gradient" (the paper), "step" or "both"; None: gradient for SGD, step for Adam
+                   project: str | None = None,      # DNI: "gradient" (the paper), "step" or "both"; None: gradient for SGD, both for Adam
                   ) -> tuple:                       # (record, trained network)
     "Learn `tasks` one after another in one network, naively or with DNI; record the accuracy after each task."
     if method not in SEQUENTIAL: raise ValueError(f"unknown sequential method {method!r}; methods: {', '.join(SEQUENTIAL)}")
     prof = get_profile(profile)
     tc = joint_task_config(prof.task)
     cfg = config or prof.sequential
-    project = project or ("gradient" if cfg.optimizer == "sgd" else "step")
+    project = project or ("gradient" if cfg.optimizer == "sgd" else "both")
     if project not in PROJECT: raise ValueError(f"project must be one of {', '.join(PROJECT)}; got {project!r}")
     model = joint_network(prof.n_rec, seed=seed, task_config=tc, alpha=prof.alpha).to(device or "cpu")
     dni = DNI(model) if method == "dni" else None

@@ -246,9 +246,11 @@ test_eq(changes["projected"] < 0.05 * changes["unprojected"], True)
 # `config` away. Projecting Adam's *gradient* is not the same algorithm as projected SGD: Adam divides
 # each coordinate by its own running scale after the projection, so the step leaves the protected subspace, and the
 # small leftovers of a projected gradient are scaled back up to full-size steps. So with Adam, `run_sequential`
-# projects the *step* Adam takes instead (`project="step"`: the weights move by P_h ΔW P_z), which keeps DNI's
-# non-interference property with a different optimiser; `project="gradient"` is the published form, and the default
-# for SGD. The shipped comparison below measures both optimisers.
+# projects twice (`project="both"`, our choice): the gradient before Adam sees it, so that its moments measure only
+# the allowed directions, and the step Adam then takes (the weights move by P_h ΔW P_z), which keeps DNI's
+# non-interference property with a different optimiser. Projecting only the step (`project="step"`) protects as well
+# but learns far less, because Adam's moments are then dominated by the blocked directions; `project="gradient"` is the
+# published form, and the default for SGD. The shipped comparisons below measure all of them, at both profiles.
 
 # %%
 #| export
@@ -263,14 +265,14 @@ def run_sequential(method: str = "dni",             # "sequential" (naive) or "d
                    device=None,
                    config=None,                     # a TrainConfig overriding `profile.sequential`
                    tasks=TASK_NAMES,                # the order in which the tasks are learned
-                   project: str | None = None,      # DNI: "gradient" (the paper), "step" or "both"; None: gradient for SGD, step for Adam
+                   project: str | None = None,      # DNI: "gradient" (the paper), "step" or "both"; None: gradient for SGD, both for Adam
                   ) -> tuple:                       # (record, trained network)
     "Learn `tasks` one after another in one network, naively or with DNI; record the accuracy after each task."
     if method not in SEQUENTIAL: raise ValueError(f"unknown sequential method {method!r}; methods: {', '.join(SEQUENTIAL)}")
     prof = get_profile(profile)
     tc = joint_task_config(prof.task)
     cfg = config or prof.sequential
-    project = project or ("gradient" if cfg.optimizer == "sgd" else "step")
+    project = project or ("gradient" if cfg.optimizer == "sgd" else "both")
     if project not in PROJECT: raise ValueError(f"project must be one of {', '.join(PROJECT)}; got {project!r}")
     model = joint_network(prof.n_rec, seed=seed, task_config=tc, alpha=prof.alpha).to(device or "cpu")
     dni = DNI(model) if method == "dni" else None
@@ -478,10 +480,10 @@ Markdown(final_rows({"naive sequential (quick, seed 0)": seq["sequential"], "DNI
 # ## Five seeds, and what the quick profile's optimiser does to forgetting
 #
 # Shipped with the package (`results/sequential-quick.json`): both methods at the quick profile over seeds 0–4, with
-# the quick profile's Adam (3e-3; DNI projecting the step), with the reference SGD (momentum 0.9, lr 1e-3; DNI
-# projecting the gradient, as published) at the same budget, DNI projecting Adam's gradient (what a naive port of DNI
-# to Adam does), and DNI projecting both Adam's gradient and its step (`project="both"`: Adam's moments see only the
-# allowed directions, and the step it takes is projected as well). Made by `python tools/run_sequential.py` (under a
+# the quick profile's Adam (3e-3; DNI projecting both Adam's gradient and its step, the default: Adam's moments see
+# only the allowed directions, and the step it takes is projected as well), with the reference SGD (momentum 0.9,
+# lr 1e-3; DNI projecting the gradient, as published) at the same budget, DNI projecting only Adam's gradient (what a
+# naive port of DNI to Adam does), and DNI projecting only Adam's step. Made by `python tools/run_sequential.py` (under a
 # minute per run on one core; this machine, this code, every variant re-run in one session).
 
 # %%
@@ -508,7 +510,7 @@ Markdown(final_rows({k: v for k, v in shipped["methods"].items()}))
 # The mean accuracy matrices over the five seeds, with the quick profile's optimiser:
 
 # %%
-plot_accuracy_matrices({k: shipped["methods"][k] for k in ("sequential (adam)", "dni (adam, projected step)")});
+plot_accuracy_matrices({k: shipped["methods"][k] for k in ("sequential (adam)", "dni (adam, projected gradient and step)")});
 
 # %% [markdown]
 # Forgetting, mean ± sd over seeds, for each method and optimiser:
@@ -548,8 +550,8 @@ assert anti("dni (adam, projected gradient and step)") > max(anti("dni (adam, pr
 #   to 0.53; at this profile small floating-point differences tip it.
 # - **Projecting both the gradient and the step** keeps the protection (forgetting ≈ 0 on every seed) and learns
 #   DelayAnti to 0.77 on average: Adam's moments now measure only the allowed directions, so its steps there are full
-#   size. At the quick profile it is the best trade of the Adam variants. It has not run at the full profile yet, so
-#   the full profile below (and `molap reproduce`) keep the projected step.
+#   size. At the quick profile it is the best trade of the Adam variants, and at the full profile (below) by far the
+#   best, so it is the default with Adam (`molap reproduce`, the shipped full run).
 #
 # MoLaP is not in these matrices because it has nothing to forget: each task's weights are its own (checked above).
 
@@ -557,9 +559,10 @@ assert anti("dni (adam, projected gradient and step)") > max(anti("dni (adam, pr
 # ## The full profile
 #
 # 256 units, Adam at 1e-3 with the reference's L2 terms, 3,000 steps of 64 trials per task (the separate networks
-# get 3,500), seed 0, naive and DNI (projecting Adam's step). Made by `python tools/run_sequential.py runs/full-seq
-# --profile full --seeds 0` (resumable; about half an hour per method on one core), shipped with the final weights of
-# both networks (`checkpoints/sequential-full-seed0.pt`, `checkpoints/dni-full-seed0.pt`; `load_network("dni")` in
+# get 3,500), seed 0: naive, DNI with the default projection (Adam's gradient and step) and DNI projecting only the
+# step. Made by `python tools/run_sequential.py runs/full-seq --profile full --seeds 0` (the profile's own two runs;
+# `--labels` adds a variant; resumable; 35–47 minutes per run on one core), shipped with the final weights of naive and
+# default DNI (`checkpoints/sequential-full-seed0.pt`, `checkpoints/dni-full-seed0.pt`; `load_network("dni")` in
 # [the reproduction](reproduce.html) returns one ready to evaluate). `molap reproduce` runs both methods beside the
 # others, and the same two runs sit in the full profile's results under `sequential` and `dni`, with the usual keys.
 
@@ -579,21 +582,35 @@ Markdown(final_rows({**{f"{k} (full, seed 0)": v for k, v in full_seq["methods"]
 
 # %% [markdown]
 # **What the full profile shows (one seed).** Naive fine-tuning learns every task when it is trained (diagonal
-# 0.89–1.00) and forgets almost all of it: by the end only the last task is solved, and DelayPro is lost the moment
-# DelayAnti is learned (their inputs are the same; only the rule input differs). DNI, projecting Adam's step, keeps far
-# more of the early tasks (forgetting about a third of naive's), but pays for it on the diagonal: from MemDm1 on, the
-# directions earlier tasks use are closed, and with a = 0.001 too little is left for the new task to be learned
-# (below 0.5 right after training). Its final row (mean about 0.4) is below the paper's DNI row (0.58–0.73, and 1.0 on
-# the last task); the likely reasons are the optimiser (Adam with a projected step, not the reference SGD, which did
-# not learn at all at our budgets) and the budget (3,000 steps per task, where Duncker et al. train far longer at a
-# small rate). Neither method meets "≥ 0.9 right after each task" here: naive misses it on ContextMemDm1 (0.89), DNI
-# on five tasks. MoLaP needs no such trade: it cannot forget, and learns every task to 0.93 or better.
+# 0.89–1.00) and forgets almost all of it (forgetting 0.76): by the end only the last task is solved, and DelayPro is
+# lost the moment DelayAnti is learned (their inputs are the same; only the rule input differs).
+#
+# DNI with the default projection keeps almost everything it learns after the first two tasks: from MemPro on, its
+# final row is within 0.07 of its diagonal (forgetting 0.13 over the eight earlier tasks, against naive's 0.76), and
+# its final row (mean 0.78) is above the paper's DNI row (0.58–0.73 on the first eight tasks, 1.0 on the last; mean
+# 0.71) on seven of the nine tasks. Below it: the last task, MultiMem (0.87, learned to no more than that), and
+# DelayPro, the first task: kept through the next three tasks (0.99 after MemAnti) and then lost while the decision
+# tasks are learned (0.82, 0.32, 0.16, … 0.13); DelayAnti loses 0.13 the same way. We have not found out why (the covariances are running averages over tasks, so each new task dilutes
+# the first one's share; that is a guess, not a measurement). Projecting only Adam's step protects less well
+# (forgetting 0.28) and learns much less: from MemDm1 on, too little of the step is left for the new task (diagonal
+# below 0.5, final mean 0.40). So the projection of Adam's moments, not the budget alone, decided the earlier
+# shortfall.
+#
+# **The gap:** "≥ 0.9 right after each task" holds for naive fine-tuning except ContextMemDm1 (0.89), and for DNI on
+# the four Delay and Mem tasks; on the five decision tasks DNI reaches 0.77–0.87 with 3,000 steps per task (naive
+# 0.89–0.96 with the same budget, the separate networks about 0.95 with 3,500). What we would try next: a longer
+# budget per decision task, and more seeds (one here). MoLaP needs no such trade: it cannot forget, and
+# learns every task to 0.93 or better.
 
 # %%
-nv, dn = full_seq["methods"]["sequential (adam)"], full_seq["methods"]["dni (adam, projected step)"]
-assert nv["forgetting"] > dn["forgetting"] + 0.3                       # DNI forgets much less than naive fine-tuning
-assert min(nv["diagonal"]) > 0.85 and sum(d < 0.5 for d in dn["diagonal"]) >= 4  # ... and learns much less
-assert sum(dn["accuracy"].values()) > sum(nv["accuracy"].values())      # its final row is still the better one
+nv, dn = full_seq["methods"]["sequential (adam)"], full_seq["methods"]["dni (adam, projected gradient and step)"]
+st = full_seq["methods"]["dni (adam, projected step)"]
+mean = lambda r: sum(r["accuracy"].values()) / 9
+assert nv["forgetting"] > dn["forgetting"] + 0.5                       # DNI forgets much less than naive fine-tuning
+assert min(nv["diagonal"]) > 0.85 and min(dn["diagonal"]) > 0.75        # ... both learn every task to a point
+assert sum(d < 0.5 for d in st["diagonal"]) >= 4 and mean(dn) > mean(st) + 0.3  # projecting only the step learns less
+assert mean(dn) > sum(PAPER_DNI.values()) / 9                             # above the paper's DNI row on average
+assert sum(dn["accuracy"][t] > PAPER_DNI[t] for t in TASK_NAMES) == 7       # ... on seven of the nine tasks
 F = load_results("full")["methods"]                                     # the same runs, as `reproduce` summarises them
 test_eq(F["dni"]["accuracy_after_each_task"], dn["accuracy_after_each_task"])
 test_eq(F["sequential"]["accuracy"], nv["accuracy"])

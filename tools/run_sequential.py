@@ -1,7 +1,7 @@
 #!/usr/bin/env python
-"""Naive sequential fine-tuning and DNI. Quick profile, seeds 0-4: the profile's Adam (DNI projecting Adam's step), the
-reference SGD (DNI projecting the gradient, as published), and DNI projecting Adam's gradient. Full profile: the
-profile's Adam, naive and DNI (projecting the step), for the seeds given.
+"""Naive sequential fine-tuning and DNI. Quick profile, seeds 0-4: the profile's Adam (DNI projecting Adam's gradient and
+its step, the default), the reference SGD (DNI projecting the gradient, as published), and DNI projecting only Adam's
+gradient or only its step. Full profile: the profile's Adam, naive and DNI (the default projection), for the seeds given.
 
     python tools/run_sequential.py [OUT]                      # quick: runs in OUT (default runs/sequential; resumable),
                                                               # summary to molap/data/results/sequential-quick.json
@@ -28,7 +28,7 @@ VARIANTS = {  # label -> (method, TrainConfig overrides, DNI projection, run fol
 }
 
 
-FULL = ("sequential (adam)", "dni (adam, projected step)")  # the full profile's runs: its own optimiser
+FULL = ("sequential (adam)", "dni (adam, projected gradient and step)")  # the profile's own runs: its optimiser, the default projection
 
 
 def job(label, seed, out, profile="quick"):
