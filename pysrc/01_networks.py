@@ -384,6 +384,23 @@ t_fast, t_naive = step_time(leaky_scan, u, W), step_time(leaky_scan_naive, u, W)
 f"fast {1e3 * t_fast:.0f} ms, naive {1e3 * t_naive:.0f} ms per step: {t_naive / t_fast:.1f}x faster"
 
 # %% [markdown]
+# **Where the rest of a training step goes.** The benchmark (`OMP_NUM_THREADS=1 python benchmarks/bench_rnn_step.py`)
+# times a whole training step of `LeakyRNN` (input product, recurrent noise, scan, readout, loss, every gradient)
+# against the bare matrix products it needs, alternating the two in one run. Our target is 0.6 of the bare time on any
+# CPU; it is not met. On the machine that wrote this (an AVX-512 Xeon, one thread, the other core free): bare products
+# 20 ms, a training step 56–60 ms (bare/fast 0.33–0.35, from 0.30–0.31 before this version's changes, which keep every
+# value bit for bit), the naive autograd loop 4.4× slower. Two things bound it on such a CPU:
+#
+# - **The recurrent noise**: 150 × 64 × 256 normals per step from torch's CPU generator take 10.5 ms, half the bare
+#   products by themselves; with nothing else to pay the ratio could reach 0.65 at most.
+# - **Many small operations**: each step of the scan is a product plus two elementwise operations each way, each a
+#   few microseconds on a `[64, 256]` tile, 600 in all, and the thin products of the input (25 channels) and readout
+#   (3 outputs) use the matrix library poorly.
+#
+# On a CPU with slower matrix products the same code measures higher (0.57 on one); fusing the elementwise work
+# into the products would need a compiled kernel, which we have not written.
+
+# %% [markdown]
 # ## A leaky RNN
 #
 # `LeakyRNN` wraps the scan with its weights. The initialisation follows the reference networks of the
