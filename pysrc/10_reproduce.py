@@ -779,7 +779,8 @@ ok = lambda m: [t for t in TASK_NAMES if OV[m][t] >= 0.95]
 worst = lambda m: min(min(a.values()) for a in over[m].values())
 Markdown(f"Over the whole distribution MoLaP is at ≥ 0.95 on {len(ok('molap'))} of 9 tasks on the mean over its "
          f"{len(over['molap'])} seeds (its lowest task on any one seed {worst('molap'):.4f}), the separate networks on "
-         f"{len(ok('separate'))} of 9 (one seed, lowest {worst('separate'):.3f}), while MoLaP trains "
+         f"{len(ok('separate'))} of 9 (mean over {len(over['separate'])} seed{'s' * (len(over['separate']) > 1)}; lowest "
+         f"task on any one seed {worst('separate'):.4f}), while MoLaP trains "
          f"{F['molap']['trained_parameters_per_task'] / F['separate']['trained_parameters_per_task']:.1%} of a separate "
          f"network's parameters per task.")
 
