@@ -574,8 +574,8 @@ Markdown("\n".join(verdict(m) for m in METHOD_ORDER if m in full["methods"]))
 # better on the memory tasks while training the same small number of parameters. Modules whose dynamics carry
 # information across time are what make learning on a frozen J work. Two caveats from the learning curves: the task
 # stage of these MoLaP variants saw far fewer trials per task than the baselines (1,000 steps of 32 trials, against
-# 3,500 steps of 64 for the separate networks and, now, MoLaP's default), and the v1 variant was still improving when it stopped; and every
-# number here comes from one seed.
+# 3,500 steps of 64 for the separate networks and, now, MoLaP's default), and the v1 variant was still improving when it stopped; and each
+# of these variants ran on one seed.
 
 # %%
 A = {m: full["methods"][m]["accuracy"] for m in full["methods"]}

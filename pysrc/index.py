@@ -108,7 +108,7 @@ Markdown("\n".join(claims(quick)))
 # %% [markdown]
 # And the full profile (256 units; the reference scale), as far as it has run: the joint network and the ablations
 # from an earlier run (one seed), MoLaP's default added later (three seeds), and the separate networks retrained
-# with a decaying learning rate (one seed; see [the reproduction](reproduce.html) for what ran when, and how it
+# with a decaying learning rate (three seeds; see [the reproduction](reproduce.html) for what ran when, and how it
 # compares with the paper):
 
 # %%
