@@ -481,7 +481,7 @@ class _LeakyBase(nn.Module):
         return self.unit_mask if self.unit_mask.dim() == 1 else self.unit_mask[:, None, :]
 
     def _run(self, u, W_rec, h0, generator):
-        "States h_1 … h_T for a fresh drive u: noise from `generator` (added to u in place), silenced units cut off."
+        "States h_1 … h_T for a fresh drive u: noise from `generator` (added to u), silenced units cut off."
         if self.sigma_rec > 0:  # added in place to the fresh noise, not to u: an in-place change of u (a view of the
             # input product's output) would make autograd copy and re-stride the whole [T, B, n] gradient backwards
             u = recurrent_noise(u.shape, self.sigma_rec, self.alpha, generator, u.device, u.dtype).add_(u)

@@ -7,9 +7,10 @@ timing and modality, 2,048 trials per task), without retraining; results to mola
                                                      # MoLaP task-stage checkpoints of a run (e.g. before a re-run
                                                      # replaced the shipped ones), under a label of their own
 
-Incremental: networks already in the file are kept (scored once); --force scores them again.
+Incremental: a network already in the file is kept if its weights are the ones scored (a digest of its state dict is
+stored beside the scores, so a network shipped again under the same name is scored again); --force scores every one.
 """
-import argparse, json, re
+import argparse, hashlib, json, re
 from pathlib import Path
 import torch
 
@@ -29,6 +30,13 @@ def networks(profile, run=None):
     return [(label, int(re.search(r"seed(\d+)", Path(p).name).group(1)), lambda p=p: load(p)) for p in paths]
 
 
+def weights_digest(model) -> str:
+    "A short digest of the model's weights (not of the file: re-saving the same weights changes the file's bytes)."
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def main(argv=None):
     from molap.core import atomic_write, data_dir, set_threads
     from molap.reproduce import accuracy_over_trials, OVER_TRIALS_SEED
@@ -41,15 +49,18 @@ def main(argv=None):
     set_threads(1)
     path = data_dir() / "results" / f"{args.profile}-over-trials.json"
     res = json.loads(path.read_text()) if path.exists() else dict(profile=args.profile, n_trials=args.trials,
-                                                                   seed=OVER_TRIALS_SEED, networks={})
+                                                                   seed=OVER_TRIALS_SEED, networks={}, weights={})
     if res["n_trials"] != args.trials: raise SystemExit(f"{path} was scored on {res['n_trials']} trials per task")
     run = (args.run[0], args.run[1:]) if args.run else None
+    scored = res.setdefault("weights", {})  # label -> seed -> digest of the weights behind the scores
     for label, seed, load in networks(args.profile, run):
-        if str(seed) in res["networks"].get(label, {}) and not args.force: continue
         model, cfg = load()
+        digest = weights_digest(model)
+        if scored.get(label, {}).get(str(seed)) == digest and not args.force: continue
         model.eval()
         acc = accuracy_over_trials(model, cfg, args.trials)
         res["networks"].setdefault(label, {})[str(seed)] = acc
+        scored.setdefault(label, {})[str(seed)] = digest
         atomic_write(path, lambda f: Path(f).write_text(json.dumps(res, indent=1)))  # after every network: resumable
         print(f"{label:32s} seed {seed}: mean {sum(acc.values()) / len(acc):.4f}, min {min(acc.values()):.3f}", flush=True)
     print(f"wrote {path}")
