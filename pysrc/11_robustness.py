@@ -660,7 +660,7 @@ verdict_counts(shipped["full"]["claims"])
 # - **Recurrent noise**: MoLaP is above every method, raw and normalised. At four times the trained noise it keeps
 #   0.83, the separate networks 0.61, the joint network 0.46.
 # - **Timing and input noise** (a faster time constant, memory delays up to four times the trained range, input
-#   noise): MoLaP and the separate networks barely move (0.95–0.98 at every delay and time constant) and fall alike
+#   noise): MoLaP and the separate networks barely move (0.94–0.98 at every delay and time constant) and fall alike
 #   under input noise; the differences are ≤ 0.02, with verdicts "above" by a hair or "no clear difference". Both are
 #   clearly above the joint network (which loses 0.1–0.15 on delays and the time constant) and above v1. The earlier
 #   version of this analysis showed MoLaP far ahead on longer delays; that was the constant-rate separate networks
