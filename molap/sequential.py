@@ -126,10 +126,16 @@ def run_sequential(method: str = "dni",             # "sequential" (naive) or "d
     name = f"{method}-{prof.name}-seed{seed}"
     ck = (lambda s: None) if out is None else (lambda s: Path(out) / f"{name}-{s}.ckpt")
     rows, histories, seconds, steps = [], {}, 0., 0
+    settings = dict(asdict(cfg), order=list(tasks), project=project if dni else None, n_rec=prof.n_rec)  # what a resume must match
     for k, task in enumerate(tasks):
         after = ck(f"after{k}")
         if after is not None and after.exists():  # this task is done: restore the state after it
             s = torch.load(after, map_location="cpu", weights_only=True)
+            saved = s.get("settings", {})
+            if saved != settings:  # a folder of another run (other settings, order or projection)
+                diff = {k: (saved.get(k), v) for k, v in settings.items() if saved.get(k) != v}
+                raise ValueError(f"{after} belongs to another run: settings differ (saved, asked) {diff}; "
+                                 "use another output folder")
             model.load_state_dict(s["model"]); rows, seconds, steps = s["rows"], s["seconds"], s["steps"]
             histories = json.loads(s["histories"])
             if dni is not None: dni.load(s["dni"])
@@ -148,6 +154,7 @@ def run_sequential(method: str = "dni",             # "sequential" (naive) or "d
         rows.append([acc[t] for t in TASK_NAMES])
         if after is not None:
             state = dict(model=model.state_dict(), rows=rows, seconds=seconds, steps=steps, histories=json.dumps(histories),
+                         settings=settings,
                          dni=dni.state() if dni is not None else {})
             atomic_write(after, lambda f: torch.save(state, f))
     n_params = sum(p.numel() for p in model.parameters())
