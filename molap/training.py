@@ -20,8 +20,8 @@ from .core import check_int, check_float, atomic_write
 __all__ = ['EVAL_SEED', 'CHECKPOINT_FORMAT', 'FINAL_EVAL_SEED', 'PROFILES', 'pad_time', 'stack_batches', 'forward_tasks',
            'model_task_index', 'evaluate', 'TrainConfig', 'step_seed', 'step_batches', 'save_checkpoint',
            'load_checkpoint', 'lr_at', 'make_optimizer', 'trained_weights_l2', 'step_loss', 'TrainResult',
-           'DeferredInterrupt', 'train', 'plot_history', 'same_weights', 'training_cost', 'split_units', 'Profile',
-           'get_profile', 'run_record', 'save_record']
+           'DeferredInterrupt', 'learned', 'train', 'plot_history', 'same_weights', 'training_cost', 'split_units',
+           'Profile', 'get_profile', 'run_record', 'save_record']
 
 # %% ../nbs/02_training.ipynb #760f6198
 def pad_time(x: torch.Tensor, T: int) -> torch.Tensor:
@@ -103,6 +103,7 @@ class TrainConfig:
     schedule: str = "interleaved"  # "interleaved": one random task per step; "together": every task every step
     eval_every: int = 100          # steps between evaluations (and history points)
     eval_trials: int = 128         # trials per task per evaluation
+    stop_at: float | None = None   # stop at the first evaluation whose mean score on the trained tasks reaches this (None: all steps)
     checkpoint_every: int = 200    # steps between checkpoints (when a checkpoint path is given)
     seed: int = 0                  # seeds batches, noise and task order; the model has its own seed
 
@@ -116,6 +117,7 @@ class TrainConfig:
         check_float("lr", self.lr, positive=True); check_float("momentum", self.momentum, minimum=0)
         if self.lr_final is not None: check_float("lr_final", self.lr_final, minimum=0)
         if self.clip is not None: check_float("clip", self.clip, positive=True)
+        if self.stop_at is not None: check_float("stop_at", self.stop_at, positive=True)
         check_float("l2_activity", self.l2_activity, minimum=0); check_float("l2_weights", self.l2_weights, minimum=0)
 
 # %% ../nbs/02_training.ipynb #eac4679e
@@ -233,6 +235,15 @@ class DeferredInterrupt:
         return False
 
 # %% ../nbs/02_training.ipynb #b54a6773
+def learned(acc: dict,            # an evaluation: name -> score
+            tasks: list,          # the tasks being trained
+            stop_at: float | None,
+           ) -> bool:
+    "Whether the mean score on the trained `tasks` (on every score if none is named) reaches `stop_at`."
+    if stop_at is None: return False
+    scores = [acc[t] for t in tasks if t in acc] or list(acc.values())
+    return sum(scores) / len(scores) >= stop_at
+
 def train(model: nn.Module,                   # the network; trains the parameters with requires_grad
           tasks=TASK_NAMES,                   # task names
           config: TrainConfig | None = None,  # optimisation settings
@@ -261,7 +272,8 @@ def train(model: nn.Module,                   # the network; trains the paramete
         state = load_checkpoint(checkpoint, model, opt, config, tasks)
         start, history = state["step"], state["history"]
     t0, seconds0 = time.perf_counter(), history["seconds"]
-    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not progress,
+    end = start if "stopped_at" in history else config.steps  # a run that stopped early stays stopped
+    bar = tqdm(range(start, end), initial=start, total=config.steps, disable=not progress,
                desc=type(model).__name__, leave=False)
     step, stop = start, DeferredInterrupt()
     try:
@@ -287,11 +299,14 @@ def train(model: nn.Module,                   # the network; trains the paramete
                     history["eval_step"].append(step + 1)
                     for k, v in acc.items(): history["accuracy"].setdefault(k, []).append(v)
                     bar.set_postfix(loss=f"{loss.item():.4f}", score=f"{sum(acc.values()) / max(len(acc), 1):.2f}")
+                    if learned(acc, tasks, config.stop_at): history["stopped_at"] = step + 1
                 history["seconds"] = seconds0 + time.perf_counter() - t0
-                if checkpoint is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
+                if checkpoint is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps
+                                               or "stopped_at" in history):
                     save_checkpoint(checkpoint, model, opt, step + 1, history, config, tasks)
                 if callback is not None: callback(step + 1, loss.item())
                 if stop.requested: raise KeyboardInterrupt  # Ctrl-C during this step: the step is whole, keep it
+                if "stopped_at" in history: break
     except KeyboardInterrupt:
         # only whole steps reach here (see `DeferredInterrupt`), except on a second Ctrl-C
         if checkpoint is not None and history["step"] and history["step"][-1] == step + 1:

@@ -176,6 +176,7 @@ class TrainConfig:
     schedule: str = "interleaved"  # "interleaved": one random task per step; "together": every task every step
     eval_every: int = 100          # steps between evaluations (and history points)
     eval_trials: int = 128         # trials per task per evaluation
+    stop_at: float | None = None   # stop at the first evaluation whose mean score on the trained tasks reaches this (None: all steps)
     checkpoint_every: int = 200    # steps between checkpoints (when a checkpoint path is given)
     seed: int = 0                  # seeds batches, noise and task order; the model has its own seed
 
@@ -189,6 +190,7 @@ class TrainConfig:
         check_float("lr", self.lr, positive=True); check_float("momentum", self.momentum, minimum=0)
         if self.lr_final is not None: check_float("lr_final", self.lr_final, minimum=0)
         if self.clip is not None: check_float("clip", self.clip, positive=True)
+        if self.stop_at is not None: check_float("stop_at", self.stop_at, positive=True)
         check_float("l2_activity", self.l2_activity, minimum=0); check_float("l2_weights", self.l2_weights, minimum=0)
 
 
@@ -391,6 +393,15 @@ stop.__exit__();
 
 # %%
 #| export
+def learned(acc: dict,            # an evaluation: name -> score
+            tasks: list,          # the tasks being trained
+            stop_at: float | None,
+           ) -> bool:
+    "Whether the mean score on the trained `tasks` (on every score if none is named) reaches `stop_at`."
+    if stop_at is None: return False
+    scores = [acc[t] for t in tasks if t in acc] or list(acc.values())
+    return sum(scores) / len(scores) >= stop_at
+
 def train(model: nn.Module,                   # the network; trains the parameters with requires_grad
           tasks=TASK_NAMES,                   # task names
           config: TrainConfig | None = None,  # optimisation settings
@@ -419,7 +430,8 @@ def train(model: nn.Module,                   # the network; trains the paramete
         state = load_checkpoint(checkpoint, model, opt, config, tasks)
         start, history = state["step"], state["history"]
     t0, seconds0 = time.perf_counter(), history["seconds"]
-    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not progress,
+    end = start if "stopped_at" in history else config.steps  # a run that stopped early stays stopped
+    bar = tqdm(range(start, end), initial=start, total=config.steps, disable=not progress,
                desc=type(model).__name__, leave=False)
     step, stop = start, DeferredInterrupt()
     try:
@@ -445,11 +457,14 @@ def train(model: nn.Module,                   # the network; trains the paramete
                     history["eval_step"].append(step + 1)
                     for k, v in acc.items(): history["accuracy"].setdefault(k, []).append(v)
                     bar.set_postfix(loss=f"{loss.item():.4f}", score=f"{sum(acc.values()) / max(len(acc), 1):.2f}")
+                    if learned(acc, tasks, config.stop_at): history["stopped_at"] = step + 1
                 history["seconds"] = seconds0 + time.perf_counter() - t0
-                if checkpoint is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
+                if checkpoint is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps
+                                               or "stopped_at" in history):
                     save_checkpoint(checkpoint, model, opt, step + 1, history, config, tasks)
                 if callback is not None: callback(step + 1, loss.item())
                 if stop.requested: raise KeyboardInterrupt  # Ctrl-C during this step: the step is whole, keep it
+                if "stopped_at" in history: break
     except KeyboardInterrupt:
         # only whole steps reach here (see `DeferredInterrupt`), except on a second Ctrl-C
         if checkpoint is not None and history["step"] and history["step"][-1] == step + 1:
@@ -638,6 +653,30 @@ except KeyboardInterrupt: pass
 test_eq(same_weights(decay(ck).model, full_run.model), True)       # resumed mid-decay: the same weights
 assert not same_weights(full_run.model, a.model)                    # and the schedule did change the run
 test_fail(lambda: decay(ck, cfg=replace(cos_cfg, steps=60)), contains="settings differ")
+
+# %% [markdown]
+# ### Stopping once learned
+#
+# A budget of steps is the usual stopping rule; `stop_at` adds "or earlier, once learned": training ends at the first
+# evaluation whose mean score on the trained tasks reaches it. Sequential learning uses it (a task that is learned in
+# 500 steps need not be trained, and drift, for 9,000). The stop is recorded in the history and the checkpoint, so a
+# resumed or re-run stopped run stays stopped. Here the target is the score the tiny run above had at its first
+# evaluation, so the run stops there:
+
+# %%
+mean_at = lambda h, i: sum(h["accuracy"][t][i] for t in tasks3) / len(tasks3)
+early_cfg = replace(tiny, stop_at=mean_at(a.history, 0))
+ck = Path(_tf.mkdtemp()) / "early.ckpt"
+early = train(LeakyRNN(n_inputs(rule), 32, 3, seed=1), tasks3, early_cfg, rule, checkpoint=ck, progress=False)
+early.history["stopped_at"], len(early.history["step"])
+
+# %%
+test_eq(early.history["stopped_at"], tiny.eval_every)               # the first evaluation reached the target
+test_eq(early.history["loss"], a.history["loss"][:tiny.eval_every])  # the same steps as the full run, up to the stop
+again = train(LeakyRNN(n_inputs(rule), 32, 3, seed=1), tasks3, early_cfg, rule, checkpoint=ck, progress=False)
+test_eq(len(again.history["step"]), tiny.eval_every); test_eq(same_weights(again.model, early.model), True)  # stays stopped
+assert not learned({"MemPro": 0.5, "MultiMem": 0.7}, ["MemPro"], 0.6) and learned({"MemPro": 0.5}, ["MemPro"], 0.5)
+test_fail(lambda: TrainConfig(stop_at=0), contains="stop_at")
 
 
 # %% [markdown]
