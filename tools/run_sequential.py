@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Naive sequential fine-tuning and DNI. Quick profile, seeds 0-4: the profile's Adam (DNI projecting Adam's gradient and
 its step, the default), the reference SGD (DNI projecting the gradient, as published), and DNI projecting only Adam's
-gradient or only its step. Full profile: the profile's Adam, naive and DNI (the default projection), for the seeds given.
+gradient or only its step. Full profile: the profile's Adam, naive and DNI (the default projection), for the seeds given;
+`--labels` adds variants, e.g. the cosine schedule per task ("sequential (adam, cosine)", "dni (adam, cosine)").
 
     python tools/run_sequential.py [OUT]                      # quick: runs in OUT (default runs/sequential; resumable),
                                                               # summary to molap/data/results/sequential-quick.json
@@ -25,9 +26,13 @@ VARIANTS = {  # label -> (method, TrainConfig overrides, DNI projection, run fol
     "dni (sgd, projected gradient)": ("dni", SGD, "gradient", "sgd"),
     "dni (adam, projected gradient)": ("dni", {}, "gradient", "adam-gradient"),
     "dni (adam, projected gradient and step)": ("dni", {}, "both", "adam-both"),
+    # the separate networks' schedule per task: 3,500 steps, cosine from 1e-3 to 1e-4 (full profile)
+    "sequential (adam, cosine)": ("sequential", dict(steps=3500, lr_final=1e-4), None, "adam-cosine"),
+    "dni (adam, cosine)": ("dni", dict(steps=3500, lr_final=1e-4), "both", "adam-both-cosine"),
 }
 
 
+QUICK = tuple(label for label in VARIANTS if "cosine" not in label)  # the quick profile's comparison
 FULL = ("sequential (adam)", "dni (adam, projected gradient and step)")  # the profile's own runs: its optimiser, the default projection
 
 
@@ -77,10 +82,10 @@ def main(argv=None):
     ap.add_argument("--profile", choices=("quick", "full"), default="quick")
     ap.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0-4 (quick), 0 (full)")
     ap.add_argument("--labels", nargs="+", choices=list(VARIANTS), default=None,
-                    help="default: every variant (quick), the profile's own (full)")
+                    help="default: every variant but the cosine ones (quick), the profile's own (full)")
     args = ap.parse_args(argv)
     seeds = args.seeds or (list(SEEDS) if args.profile == "quick" else [0])
-    labels = args.labels or (list(VARIANTS) if args.profile == "quick" else list(FULL))
+    labels = args.labels or (list(QUICK) if args.profile == "quick" else list(FULL))
     jobs = [(label, s) for label in labels for s in seeds]
     with ProcessPoolExecutor(int(os.environ.get("WORKERS", 2)), mp_context=multiprocessing.get_context("spawn")) as pool:
         records = list(pool.map(job, *zip(*jobs), [args.out] * len(jobs), [args.profile] * len(jobs)))
