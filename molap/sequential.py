@@ -176,7 +176,8 @@ def plot_accuracy_matrices(records: dict):
         M = torch.tensor(r["accuracy_after_each_task"])
         im = ax.imshow(M, vmin=0, vmax=1, cmap="viridis")
         short = [t.replace("Context", "Ctx") for t in TASK_NAMES]
-        ax.set_xticks(range(9), short, rotation=90, fontsize=7); ax.set_yticks(range(9), [f"after {t}" for t in short], fontsize=7)
+        ax.set_xticks(range(9), short, rotation=90, fontsize=7)
+        ax.set_yticks(range(9), [f"after {t}" for t in short] if ax is axes.flat[0] else [], fontsize=7)  # rows shared
         for i in range(9):
             for j in range(9): ax.text(j, i, f"{M[i, j]:.1f}", ha="center", va="center", fontsize=6, color="w" if M[i, j] < .5 else "k")
         ax.set_title(label, fontsize=9)
@@ -198,8 +199,8 @@ def plot_sequential_curves(records: dict):
         for task in r["order"]:
             h = r["history"][task]
             for j, t in enumerate(TASK_NAMES):
-                ax.plot([offset + s for s in h["eval_step"]], h["accuracy"][t], color=plt.cm.tab10(j), lw=1,
-                        label=t if task == r["order"][0] else None)
+                ax.plot([offset + s for s in h["eval_step"]], h["accuracy"][t], color=plt.cm.tab10(j), lw=1, marker=".",
+                        ms=3, label=t if task == r["order"][0] else None)  # markers: a task learned in one evaluation
             offset += h["step"][-1]; ax.axvline(offset, color="0.8", lw=0.5)
         ax.set_title(label, fontsize=9); ax.set_xlabel("optimiser steps (all tasks, in order)")
     axes.flat[0].set_ylabel("fraction correct"); axes.flat[-1].legend(fontsize=6, ncol=3)
@@ -221,14 +222,18 @@ def final_rows(records: dict) -> str:
 
 # %% ../nbs/07_sequential.ipynb #cfaf6e02
 def summarise_sequential(records: list) -> dict:
-    "Mean and sd over seeds of the accuracy matrix, its diagonal, the final row and the forgetting."
+    "Mean and sd over seeds of the accuracy matrix, its diagonal, the final row, the forgetting and the steps taken."
     M = torch.tensor([r["accuracy_after_each_task"] for r in records])
     f = torch.tensor([forgetting(r) for r in records])
     sd = lambda x: x.std(0).tolist() if len(records) > 1 else torch.zeros_like(x[0]).tolist()
+    mean = lambda k: sum(r[k] for r in records) / len(records)  # steps differ over seeds when a task stops once learned
     return dict(seeds=[r["seed"] for r in records], accuracy_after_each_task=M.mean(0).tolist(),
                 accuracy_after_each_task_sd=sd(M), accuracy=dict(zip(TASK_NAMES, M[:, -1].mean(0).tolist())),
-                diagonal=M.diagonal(dim1=1, dim2=2).mean(0).tolist(), forgetting=float(f.mean()),
+                diagonal=M.diagonal(dim1=1, dim2=2).mean(0).tolist(),
+                diagonal_per_seed=M.diagonal(dim1=1, dim2=2).tolist(), forgetting=float(f.mean()),
                 forgetting_sd=float(f.std()) if len(records) > 1 else 0., forgetting_per_seed=f.tolist(),
-                **{k: records[0][k] for k in ("total_parameters", "trained_parameters_per_task", "optimizer_steps",
-                                              "parameter_updates", "projector_parameters", "train_config")},
-                train_seconds=sum(r["train_seconds"] for r in records) / len(records))
+                **{k: records[0][k] for k in ("total_parameters", "trained_parameters_per_task", "projector_parameters",
+                                              "train_config")},
+                optimizer_steps=mean("optimizer_steps"), parameter_updates=mean("parameter_updates"),
+                steps_per_task=[[r["history"][t]["step"][-1] for t in r["order"]] for r in records],  # per seed
+                train_seconds=mean("train_seconds"))

@@ -770,9 +770,10 @@ class Profile:
                                         eval_every=100, eval_trials=256, checkpoint_every=100)  # cosine: see above
     joint: TrainConfig = TrainConfig(steps=30000, batch_size=64, schedule="interleaved", eval_every=500,
                                      eval_trials=256, checkpoint_every=500)
-    sequential: TrainConfig = TrainConfig(steps=3000, batch_size=64, lr=1e-3, l2_activity=1e-7, l2_weights=1e-5,
-                                          schedule="together", eval_every=500, eval_trials=256,
-                                          checkpoint_every=500)  # steps per task; Adam: Duncker's SGD learns too slowly (see sequential)
+    sequential: TrainConfig = TrainConfig(steps=9000, stop_at=0.95, batch_size=64, lr=1e-3, l2_activity=1e-7,
+                                          l2_weights=1e-5, schedule="together", eval_every=500, eval_trials=256,
+                                          checkpoint_every=500)  # per task: up to 9,000 steps, stopping once learned;
+                                          # Adam: Duncker's SGD learns too slowly; 3,000 fixed steps left DNI's decisions < 0.9 (see sequential)
     eval_trials: int = 512                      # final evaluation: fresh trials per task
     eval_seed: int = FINAL_EVAL_SEED
 

@@ -232,25 +232,32 @@ test_eq(changes["projected"] < 0.05 * changes["unprojected"], True)
 # %% [markdown]
 # ## Learning the tasks in sequence
 #
-# `run_sequential` trains one network on T1, then T2, …, T9 (the corpus order, as in the paper's figure), each task for
-# the same fixed budget (`profile.sequential.steps` steps): a fixed budget rather than "until learned" keeps the two
-# methods' costs equal and makes the forgetting comparable; the diagonal of the accuracy matrix says whether the budget
-# was enough to learn each task. After each task it scores every task (a row of the 9 × 9 matrix), and for DNI adds
-# the task's activity to the covariances. Each task's training checkpoints, and the state after each task (weights,
-# covariances, rows so far) is kept, so an interrupted run resumes inside a task or between two.
+# `run_sequential` trains one network on T1, then T2, …, T9 (the corpus order, as in the paper's figure), each task with
+# the profile's `sequential` settings: a step budget per task and, at the full profile, a stop once the task is learned
+# (`stop_at=0.95`: training on a task ends at the first evaluation, every 500 steps, that scores it at 0.95 or more, and
+# at 9,000 steps otherwise). Why stop: a task learned in 500 steps gains nothing from thousands more, and every extra
+# step moves the weights the earlier tasks rely on (naive) or uses up directions the later tasks could have (DNI). Why
+# so large a cap: DNI learns the decision tasks slowly inside the directions its projectors leave open, and the fixed
+# 3,000 steps the full profile used before left them at 0.77–0.87 (below). The two methods' costs then differ, so each
+# run records the steps it took (`optimizer_steps`, `parameter_updates`). The quick profile keeps a fixed budget (150
+# steps per task): at that scale only the first two tasks are learned (in well under 150 steps), so a stop would change
+# little. The diagonal of the accuracy matrix says whether the budget was enough. After each task it scores every task
+# (a row of the 9 × 9 matrix), and for DNI adds the task's activity to the covariances. Each task's training
+# checkpoints, and the state after each task (weights, covariances, rows so far) is kept, so an interrupted run resumes
+# inside a task or between two.
 #
-# The reference optimiser is SGD with momentum 0.9, learning rate 1e-3, batches of 64, L2 1e-7 on the activity and
-# 1e-5 on the weights. At our budgets it learns far too slowly (measured below at the quick profile: after the first
-# two tasks nothing more is learned, naive or DNI), so both profiles use Adam instead (quick 3e-3, full 1e-3, the joint
-# network's rate, 3,000 steps of 64 trials per task), with the reference's L2 terms; the reference SGD stays one
-# `config` away. Projecting Adam's *gradient* is not the same algorithm as projected SGD: Adam divides
-# each coordinate by its own running scale after the projection, so the step leaves the protected subspace, and the
-# small leftovers of a projected gradient are scaled back up to full-size steps. So with Adam, `run_sequential`
-# projects twice (`project="both"`, our choice): the gradient before Adam sees it, so that its moments measure only
-# the allowed directions, and the step Adam then takes (the weights move by P_h ΔW P_z), which keeps DNI's
-# non-interference property with a different optimiser. Projecting only the step (`project="step"`) protects as well
-# but learns far less, because Adam's moments are then dominated by the blocked directions; `project="gradient"` is the
-# published form, and the default for SGD. The shipped comparisons below measure all of them, at both profiles.
+# The reference optimiser is SGD with momentum 0.9, learning rate 1e-3, batches of 64, L2 1e-7 on the activity and 1e-5
+# on the weights. At our budgets it learns far too slowly (measured below at the quick profile: after the first two
+# tasks nothing more is learned, naive or DNI), so both profiles use Adam instead (quick 3e-3, full 1e-3, the joint
+# network's rate), with the reference's L2 terms; the reference SGD stays one `config` away. Projecting Adam's
+# *gradient* is not the same algorithm as projected SGD: Adam divides each coordinate by its own running scale after the
+# projection, so the step leaves the protected subspace, and the small leftovers of a projected gradient are scaled back
+# up to full-size steps. So with Adam, `run_sequential` projects twice (`project="both"`, our choice): the gradient
+# before Adam sees it, so that its moments measure only the allowed directions, and the step Adam then takes (the
+# weights move by P_h ΔW P_z), which keeps DNI's non-interference property with a different optimiser. Projecting only
+# the step (`project="step"`) protects as well but learns far less, because Adam's moments are then dominated by the
+# blocked directions; `project="gradient"` is the published form, and the default for SGD. The shipped comparisons below
+# measure all of them, at both profiles.
 
 # %%
 #| export
@@ -346,7 +353,8 @@ def plot_accuracy_matrices(records: dict):
         M = torch.tensor(r["accuracy_after_each_task"])
         im = ax.imshow(M, vmin=0, vmax=1, cmap="viridis")
         short = [t.replace("Context", "Ctx") for t in TASK_NAMES]
-        ax.set_xticks(range(9), short, rotation=90, fontsize=7); ax.set_yticks(range(9), [f"after {t}" for t in short], fontsize=7)
+        ax.set_xticks(range(9), short, rotation=90, fontsize=7)
+        ax.set_yticks(range(9), [f"after {t}" for t in short] if ax is axes.flat[0] else [], fontsize=7)  # rows shared
         for i in range(9):
             for j in range(9): ax.text(j, i, f"{M[i, j]:.1f}", ha="center", va="center", fontsize=6, color="w" if M[i, j] < .5 else "k")
         ax.set_title(label, fontsize=9)
@@ -378,8 +386,8 @@ def plot_sequential_curves(records: dict):
         for task in r["order"]:
             h = r["history"][task]
             for j, t in enumerate(TASK_NAMES):
-                ax.plot([offset + s for s in h["eval_step"]], h["accuracy"][t], color=plt.cm.tab10(j), lw=1,
-                        label=t if task == r["order"][0] else None)
+                ax.plot([offset + s for s in h["eval_step"]], h["accuracy"][t], color=plt.cm.tab10(j), lw=1, marker=".",
+                        ms=3, label=t if task == r["order"][0] else None)  # markers: a task learned in one evaluation
             offset += h["step"][-1]; ax.axvline(offset, color="0.8", lw=0.5)
         ax.set_title(label, fontsize=9); ax.set_xlabel("optimiser steps (all tasks, in order)")
     axes.flat[0].set_ylabel("fraction correct"); axes.flat[-1].legend(fontsize=6, ncol=3)
@@ -422,6 +430,23 @@ longer = replace(tiny, sequential=replace(tiny.sequential, steps=6))  # the same
 test_fail(lambda: run_sequential("dni", longer, seed=1, out=folder, progress=False), contains="belongs to another run")
 test_fail(lambda: run_sequential("ewc", tiny), contains="methods: sequential, dni")
 test_fail(lambda: run_sequential("dni", tiny, project="weights"), contains="one of gradient, step, both")
+
+# %% [markdown]
+# Stopping once learned (the full profile's rule, here with a tiny target so that the tiny network meets it): each task
+# ends at the first evaluation that scores it at `stop_at` or more, and runs its whole budget if none does; the steps
+# the run reports are the steps the tasks took.
+
+# %%
+eager = replace(tiny, sequential=replace(tiny.sequential, steps=8, eval_every=2, stop_at=0.25))
+r, _ = run_sequential("sequential", eager, seed=1, progress=False)
+taken = {t: r["history"][t]["step"][-1] for t in r["order"]}
+for t in r["order"]:
+    h = r["history"][t]
+    reached = [s for s, a in zip(h["eval_step"], h["accuracy"][t]) if a >= 0.25]
+    test_eq(taken[t], reached[0] if reached else 8)
+test_eq(r["optimizer_steps"], sum(taken.values()))
+assert min(taken.values()) < 8  # some task did stop early
+taken
 
 # %% [markdown]
 # ## Beside the paper and beside MoLaP
@@ -498,17 +523,21 @@ Markdown(final_rows({"naive sequential (quick, seed 0)": seq["sequential"], "DNI
 # %%
 #| export
 def summarise_sequential(records: list) -> dict:
-    "Mean and sd over seeds of the accuracy matrix, its diagonal, the final row and the forgetting."
+    "Mean and sd over seeds of the accuracy matrix, its diagonal, the final row, the forgetting and the steps taken."
     M = torch.tensor([r["accuracy_after_each_task"] for r in records])
     f = torch.tensor([forgetting(r) for r in records])
     sd = lambda x: x.std(0).tolist() if len(records) > 1 else torch.zeros_like(x[0]).tolist()
+    mean = lambda k: sum(r[k] for r in records) / len(records)  # steps differ over seeds when a task stops once learned
     return dict(seeds=[r["seed"] for r in records], accuracy_after_each_task=M.mean(0).tolist(),
                 accuracy_after_each_task_sd=sd(M), accuracy=dict(zip(TASK_NAMES, M[:, -1].mean(0).tolist())),
-                diagonal=M.diagonal(dim1=1, dim2=2).mean(0).tolist(), forgetting=float(f.mean()),
+                diagonal=M.diagonal(dim1=1, dim2=2).mean(0).tolist(),
+                diagonal_per_seed=M.diagonal(dim1=1, dim2=2).tolist(), forgetting=float(f.mean()),
                 forgetting_sd=float(f.std()) if len(records) > 1 else 0., forgetting_per_seed=f.tolist(),
-                **{k: records[0][k] for k in ("total_parameters", "trained_parameters_per_task", "optimizer_steps",
-                                              "parameter_updates", "projector_parameters", "train_config")},
-                train_seconds=sum(r["train_seconds"] for r in records) / len(records))
+                **{k: records[0][k] for k in ("total_parameters", "trained_parameters_per_task", "projector_parameters",
+                                              "train_config")},
+                optimizer_steps=mean("optimizer_steps"), parameter_updates=mean("parameter_updates"),
+                steps_per_task=[[r["history"][t]["step"][-1] for t in r["order"]] for r in records],  # per seed
+                train_seconds=mean("train_seconds"))
 
 
 # %%
@@ -567,73 +596,116 @@ assert anti("dni (adam, projected gradient and step)") > max(anti("dni (adam, pr
 # %% [markdown]
 # ## The full profile
 #
-# 256 units, Adam at 1e-3 with the reference's L2 terms, 3,000 steps of 64 trials per task (the separate networks
-# get 3,500), seed 0: naive, DNI with the default projection (Adam's gradient and step) and DNI projecting only the
-# step. Made by `python tools/run_sequential.py runs/full-seq --profile full --seeds 0` (the profile's own two runs;
-# `--labels` adds a variant; resumable; 35–47 minutes per run on one core), shipped with the final weights of naive and
-# default DNI (`checkpoints/sequential-full-seed0.pt`, `checkpoints/dni-full-seed0.pt`; `load_network("dni")` in
-# [the reproduction](reproduce.html) returns one ready to evaluate). `molap reproduce` runs both methods beside the
-# others, and the same two runs sit in the full profile's results under `sequential` and `dni`, with the usual keys.
-# Two more runs try the separate networks' schedule on each task (3,500 steps, the learning rate decaying as a cosine
-# from 1e-3 to 1e-4, restarted for every task): `--labels "sequential (adam, cosine)" "dni (adam, cosine)"`.
+# 256 units, Adam at 1e-3 with the reference's L2 terms, batches of 64 trials; each task trained until an evaluation
+# (every 500 steps, 256 trials) scores it at 0.95 or more, or for 9,000 steps (the separate networks get 3,500 steps
+# per task); seeds 0, 1 and 2: naive fine-tuning and DNI with the default projection (Adam's gradient and step). Made
+# by `python tools/run_sequential.py runs/full-seq --profile full --seeds 0 1 2` (resumable; both cores, one process
+# per run), shipped with the final weights of every run (`checkpoints/dni-full-seed0.pt`, …; `load_network("dni")`
+# in [the reproduction](reproduce.html) returns one ready to evaluate). `molap reproduce` runs both methods beside the
+# others, and the same runs sit in the full profile's results under `sequential` and `dni`, with the usual keys.
+#
+# Earlier rules, kept as labelled variants (seed 0; `--labels` runs one): the fixed 3,000 steps per task the profile
+# used before (naive, default DNI, and DNI projecting only Adam's step), and the separate networks' schedule on each
+# task (3,500 steps, the learning rate decaying as a cosine from 1e-3 to 1e-4, restarted for every task).
+#
+# The accuracy matrices, mean over the three seeds:
 
 # %%
 full_seq = load_results("sequential-full")
-plot_accuracy_matrices(full_seq["methods"]);
-
-# %%
-full_molap = load_results("full")["methods"]["molap"]
-Markdown(final_rows({**{f"{k} (full, seed 0)": v for k, v in full_seq["methods"].items()},
-                     "DNI, paper (v1 Fig. 2)": dict(accuracy=PAPER_DNI),
-                     f"MoLaP (full, seeds {', '.join(map(str, full_molap['seeds']))})": full_molap}))
-
-# %%
-{k: dict(diagonal=[round(x, 2) for x in v["diagonal"]], forgetting=round(v["forgetting"], 3),
-         minutes=round(v["train_seconds"] / 60)) for k, v in full_seq["methods"].items()}
+F = load_results("full")["methods"]  # the same runs, as `reproduce` summarises them
+plot_accuracy_matrices({f"{name} (full, seeds {', '.join(map(str, F[m]['seeds']))})": F[m]
+                        for m, name in (("sequential", "naive"), ("dni", "DNI"))});
 
 # %% [markdown]
-# **What the full profile shows (one seed).** Naive fine-tuning learns every task when it is trained (diagonal
-# 0.89–1.00) and forgets almost all of it (forgetting 0.76): by the end only the last task is solved, and DelayPro is
-# lost the moment DelayAnti is learned (their inputs are the same; only the rule input differs).
+# The same as it happens (seed 0): every task's accuracy while each new one is learned. A task's segment ends where
+# its training stopped, so its length shows how long the task took to learn.
+
+# %%
+plot_sequential_curves({"naive (full, seed 0)": F["sequential"], "DNI (full, seed 0)": F["dni"]});
+
+# %% [markdown]
+# The final rows, beside the paper's DNI row and MoLaP:
+
+# %%
+full_molap = F["molap"]
+seeds = lambda r: f"seeds {', '.join(map(str, r['seeds']))}"
+Markdown(final_rows({**{f"{k} (full, {seeds(v)})": v for k, v in full_seq["methods"].items()},
+                     "DNI, paper (v1 Fig. 2)": dict(accuracy=PAPER_DNI),
+                     f"MoLaP (full, {seeds(full_molap)})": full_molap}))
+
+
+# %% [markdown]
+# Every variant: the lowest accuracy right after learning a task (over tasks and seeds), the final mean, the forgetting
+# (mean ± sd over seeds), and the cost per run (optimiser steps over the nine tasks, minutes of one core):
+
+# %%
+def variant_table(methods: dict) -> str:
+    "Markdown: per variant, the lowest diagonal entry, the final mean, the forgetting and the cost per run."
+    rows = ["| variant | seeds | lowest right after learning | final mean | forgetting | steps | minutes |", "|---|---|---|---|---|---|---|"]
+    for k, v in methods.items():
+        low = min(min(d) for d in v.get("diagonal_per_seed", [v["diagonal"]]))
+        rows.append(f"| {k} | {', '.join(map(str, v['seeds']))} | {low:.2f} | {sum(v['accuracy'].values()) / 9:.3f} | "
+                    f"{v['forgetting']:.3f} ± {v['forgetting_sd']:.3f} | {v['optimizer_steps']:,.0f} | {v['train_seconds'] / 60:.0f} |")
+    return "\n".join(rows)
+
+Markdown(variant_table(full_seq["methods"]))
+
+# %%
+Markdown("\n".join(["| steps per task | " + " | ".join(t.replace("Context", "Ctx") for t in TASK_NAMES) + " |",
+                     "|---|" + "---|" * 9] +
+                    [f"| {k}, seed {s} | " + " | ".join(f"{n:,}" for n in steps) + " |"
+                     for k, v in full_seq["methods"].items() if "steps_per_task" in v
+                     for s, steps in zip(v["seeds"], v["steps_per_task"])]))
+
+# %% [markdown]
+# **What the full profile shows (seeds 0, 1 and 2).** Both methods learn every task when it is trained: right after
+# learning it, every task scores 0.90 or more on every seed (naive: lowest 0.90, ContextMemDm1 on seed 1; DNI: lowest
+# 0.92, MemDm1 on seed 0). The Delay and Mem tasks take 500–1,000 steps; the decision tasks take naive fine-tuning
+# 500–8,500 steps and DNI 6,000–9,000 (eleven of its fifteen decision tasks ran to the 9,000-step cap and ended at
+# 0.92–0.95 there: still learned, just not to the 0.95 on 256 trials that stops a task).
 #
-# DNI with the default projection keeps almost everything it learns after the first two tasks: from MemPro on, its
-# final row is within 0.07 of its diagonal (forgetting 0.13 over the eight earlier tasks, against naive's 0.76), and
-# its final row (mean 0.78) is above the paper's DNI row (0.58–0.73 on the first eight tasks, 1.0 on the last; mean
-# 0.71) on seven of the nine tasks. Below it: the last task, MultiMem (0.87, learned to no more than that), and
-# DelayPro, the first task: kept through the next three tasks (0.99 after MemAnti) and then lost while the decision
-# tasks are learned (0.82, 0.32, 0.16, … 0.13); DelayAnti loses 0.13 the same way. We have not found out why (the covariances are running averages over tasks, so each new task dilutes
-# the first one's share; that is a guess, not a measurement). Projecting only Adam's step protects less well
-# (forgetting 0.28) and learns much less: from MemDm1 on, too little of the step is left for the new task (diagonal
-# below 0.5, final mean 0.40). So the projection of Adam's moments, not the budget alone, decided the earlier
-# shortfall.
+# - **Naive fine-tuning forgets most of what it learns** (forgetting 0.69 ± 0.02; final mean 0.35): by the end only
+#   the last task is solved, and DelayPro is lost the moment DelayAnti is learned (their inputs are the same; only the
+#   rule input differs).
+# - **DNI keeps almost everything** (forgetting 0.054 ± 0.003; final mean 0.92, 0.91–1.00 on eight tasks). The one
+#   task it loses part of is the first: DelayPro stays at 1.0 through the Mem tasks and drops to 0.84 while MemDm1 is
+#   learned, then to 0.73 by the end. We have not found out why (the covariances are running averages over tasks, so
+#   each new task dilutes the first one's share; that is a guess, not a measurement).
+# - **Our DNI keeps far more than the paper's** (mean 0.92 against 0.71 read off its figure; above it on eight tasks,
+#   0.95 against 1.0 on the last). Likely reasons, none measured here: the optimiser (Adam with its gradient and step
+#   both projected, where the paper uses projected SGD), a budget that ends each task once it is learned, and a
+#   figure read by eye. The paper's SGD is one `config` away; at our budgets it learns too slowly to compare (quick
+#   profile, above).
 #
-# **The separate networks' schedule** (cosine decay on each task, 3,500 steps) lifts naive fine-tuning to 0.94 or
-# more on every task right after learning it, and it forgets as much as before (0.73). DNI with it forgets less
-# (0.09; DelayPro ends at 0.49 instead of 0.13), ends at the same mean (0.78, above the paper's row on seven tasks),
-# but learns the decision tasks *less* well (0.72–0.80 right after each, against 0.77–0.87 at the constant rate).
-# At the constant rate DNI's accuracy on each decision task was still rising when its 3,000 steps ended (MemDm1:
-# 0.57, 0.67, 0.76, 0.80, 0.82, 0.86 at every 500 steps); the decaying rate stops that climb early. So what holds
-# DNI back on the decision tasks is slow progress inside the directions its projectors leave open, not the schedule.
+# **Why the stop, measured:** with the fixed 3,000 steps the profile used before, DNI learned the decision tasks to
+# only 0.77–0.87 (its accuracy on each was still rising when the budget ended: MemDm1 0.57, 0.67, 0.76, 0.80, 0.82,
+# 0.86 at every 500 steps) and ended at 0.78, while naive fine-tuning was at 0.89–1.00; the separate networks' cosine
+# schedule (3,500 steps) made DNI's decisions worse (0.72–0.80), since the decaying rate stops that climb early. So
+# what held DNI back was slow progress inside the directions its projectors leave open, and a longer budget, not a
+# schedule, fixes it: at a cost of 2.4 times naive fine-tuning's steps (44,700 against 18,300 per run on average).
+# Projecting only Adam's step (3,000 steps) protects less well (forgetting 0.28) and learns much less (from MemDm1 on,
+# below 0.5 right after each task).
 #
-# **The gap:** "≥ 0.9 right after each task" holds for naive fine-tuning with the cosine schedule (0.94–1.00; at the
-# constant rate all but ContextMemDm1, 0.89), and for DNI on the four Delay and Mem tasks only; on the five decision
-# tasks DNI reaches 0.77–0.87 (constant rate) or 0.72–0.80 (cosine). What we would try next: the constant rate with a
-# longer budget and a stop once the task is learned (`TrainConfig.stop_at`: up to 9,000 steps, stop at 0.95), and
-# more seeds (one here). MoLaP needs no such trade: it cannot forget, and learns every task to 0.93 or better.
+# MoLaP needs no such trade: it cannot forget (checked above), and learns every task to 0.94 or better (mean of three seeds
+# in the final evaluation; 0.95 or better over the whole task distribution, see [the reproduction](reproduce.html)).
 
 # %%
 nv, dn = full_seq["methods"]["sequential (adam)"], full_seq["methods"]["dni (adam, projected gradient and step)"]
-st = full_seq["methods"]["dni (adam, projected step)"]
+low = lambda r, tasks=slice(None): min(min(d[tasks]) for d in r["diagonal_per_seed"])  # over seeds
 mean = lambda r: sum(r["accuracy"].values()) / 9
+assert low(nv) >= 0.9 and low(dn) >= 0.9                              # every task learned, every seed, both methods
 assert nv["forgetting"] > dn["forgetting"] + 0.5                       # DNI forgets much less than naive fine-tuning
-assert min(nv["diagonal"]) > 0.85 and min(dn["diagonal"]) > 0.75        # ... both learn every task to a point
-assert sum(d < 0.5 for d in st["diagonal"]) >= 4 and mean(dn) > mean(st) + 0.3  # projecting only the step learns less
-assert mean(dn) > sum(PAPER_DNI.values()) / 9                             # above the paper's DNI row on average
-assert sum(dn["accuracy"][t] > PAPER_DNI[t] for t in TASK_NAMES) == 7       # ... on seven of the nine tasks
+assert mean(dn) > sum(PAPER_DNI.values()) / 9 + 0.1                      # and keeps more than the paper's DNI
+assert sum(dn["accuracy"][t] > PAPER_DNI[t] for t in TASK_NAMES) == 8       # ... on eight of the nine tasks
+nv3, dn3 = full_seq["methods"]["sequential (adam, 3,000 steps)"], full_seq["methods"]["dni (adam, 3,000 steps)"]
+st3 = full_seq["methods"]["dni (adam, projected step, 3,000 steps)"]
+assert max(dn3["diagonal"][4:]) < 0.9 <= low(dn, slice(4, None))           # 3,000 steps: DNI's decisions short of 0.9
+assert nv3["forgetting"] > dn3["forgetting"] + 0.5 and min(nv3["diagonal"]) > 0.85
+assert sum(d < 0.5 for d in st3["diagonal"]) >= 4 and mean(dn3) > mean(st3) + 0.3  # projecting only the step learns less
+assert sum(dn3["accuracy"][t] > PAPER_DNI[t] for t in TASK_NAMES) == 7      # above the paper's row on seven tasks
 nc, dc = full_seq["methods"]["sequential (adam, cosine)"], full_seq["methods"]["dni (adam, cosine)"]
 assert min(nc["diagonal"]) >= 0.9 and nc["forgetting"] > dc["forgetting"] + 0.5  # cosine: naive learns all, forgets all
-assert max(dc["diagonal"][4:]) < min(dn["diagonal"][4:]) + 0.05 < 0.9            # ... DNI's decisions no better
-assert dc["forgetting"] < dn["forgetting"] and abs(mean(dc) - mean(dn)) < 0.02    # less forgetting, the same end
-F = load_results("full")["methods"]                                     # the same runs, as `reproduce` summarises them
+assert max(dc["diagonal"][4:]) < min(dn3["diagonal"][4:]) + 0.05 < 0.9           # ... DNI's decisions no better
+assert dc["forgetting"] < dn3["forgetting"] and abs(mean(dc) - mean(dn3)) < 0.02  # less forgetting, the same end
 test_eq(F["dni"]["accuracy_after_each_task"], dn["accuracy_after_each_task"])
 test_eq(F["sequential"]["accuracy"], nv["accuracy"])

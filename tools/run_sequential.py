@@ -2,7 +2,8 @@
 """Naive sequential fine-tuning and DNI. Quick profile, seeds 0-4: the profile's Adam (DNI projecting Adam's gradient and
 its step, the default), the reference SGD (DNI projecting the gradient, as published), and DNI projecting only Adam's
 gradient or only its step. Full profile: the profile's Adam, naive and DNI (the default projection), for the seeds given;
-`--labels` adds variants, e.g. the cosine schedule per task ("sequential (adam, cosine)", "dni (adam, cosine)").
+`--labels` adds variants, e.g. the cosine schedule per task ("sequential (adam, cosine)", "dni (adam, cosine)") or the
+full profile's former fixed 3,000 steps per task ("sequential (adam, 3,000 steps)", "dni (adam, 3,000 steps)").
 
     python tools/run_sequential.py [OUT]                      # quick: runs in OUT (default runs/sequential; resumable),
                                                               # summary to molap/data/results/sequential-quick.json
@@ -13,12 +14,13 @@ The profile's own runs (naive and DNI with the profile's optimiser, what `molap 
 shipped results of the profile (quick.json or full.json) under `sequential` and `dni`, summarised as `reproduce` does.
 Runs go to WORKERS (default 2) processes of one torch thread each.
 """
-import json, multiprocessing, os, sys
+import json, multiprocessing, os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 SEEDS = range(5)
 SGD = dict(optimizer="sgd", lr=1e-3, momentum=0.9)
+FIXED = dict(steps=3000, stop_at=None)
 VARIANTS = {  # label -> (method, TrainConfig overrides, DNI projection, run folder)
     "sequential (adam)": ("sequential", {}, None, "adam"),
     "dni (adam, projected step)": ("dni", {}, "step", "adam"),
@@ -26,13 +28,17 @@ VARIANTS = {  # label -> (method, TrainConfig overrides, DNI projection, run fol
     "dni (sgd, projected gradient)": ("dni", SGD, "gradient", "sgd"),
     "dni (adam, projected gradient)": ("dni", {}, "gradient", "adam-gradient"),
     "dni (adam, projected gradient and step)": ("dni", {}, "both", "adam-both"),
-    # the separate networks' schedule per task: 3,500 steps, cosine from 1e-3 to 1e-4 (full profile)
-    "sequential (adam, cosine)": ("sequential", dict(steps=3500, lr_final=1e-4), None, "adam-cosine"),
-    "dni (adam, cosine)": ("dni", dict(steps=3500, lr_final=1e-4), "both", "adam-both-cosine"),
+    # full profile only. The profile's rule before it stopped once learned: a fixed 3,000 steps per task
+    "sequential (adam, 3,000 steps)": ("sequential", FIXED, None, "adam-3000"),
+    "dni (adam, projected step, 3,000 steps)": ("dni", FIXED, "step", "adam-3000"),
+    "dni (adam, 3,000 steps)": ("dni", FIXED, "both", "adam-both-3000"),
+    # the separate networks' schedule per task: 3,500 steps, cosine from 1e-3 to 1e-4
+    "sequential (adam, cosine)": ("sequential", dict(steps=3500, lr_final=1e-4, stop_at=None), None, "adam-cosine"),
+    "dni (adam, cosine)": ("dni", dict(steps=3500, lr_final=1e-4, stop_at=None), "both", "adam-both-cosine"),
 }
 
 
-QUICK = tuple(label for label in VARIANTS if "cosine" not in label)  # the quick profile's comparison
+QUICK = tuple(VARIANTS)[:6]  # the quick profile's comparison (its own settings, the reference SGD, DNI's projections)
 FULL = ("sequential (adam)", "dni (adam, projected gradient and step)")  # the profile's own runs: its optimiser, the default projection
 
 
@@ -65,9 +71,14 @@ def merge_into_results(profile, records):
     from molap.reproduce import summarise
     path = data_dir() / "results" / f"{profile}.json"
     res = json.loads(path.read_text())
-    for method, recs in records.items(): res["methods"][method] = summarise(recs)
+    for method, recs in records.items():
+        new, old = summarise(recs), res["methods"].get(method)
+        if old and old["train_config"] != new["train_config"]:  # a run with other settings is kept, not overwritten
+            changed = {k: v for k, v in old["train_config"].items() if new["train_config"].get(k) != v}
+            res.setdefault("earlier", {})[f"{method} ({', '.join(f'{k}={v}' for k, v in changed.items())})"] = old
+        res["methods"][method] = new
     res.setdefault("added", {}).update({m: f"ran after the rest of this profile (tools/run_sequential.py), with the "
-                                            f"profile's sequential settings; seeds {[r['seed'] for r in recs]}"
+                                            f"settings in its train_config; seeds {[r['seed'] for r in recs]}"
                                          for m, recs in records.items()})
     atomic_write(path, lambda f: Path(f).write_text(json.dumps(res, indent=1)))
     print(f"added {', '.join(records)} to {path}")
@@ -82,7 +93,7 @@ def main(argv=None):
     ap.add_argument("--profile", choices=("quick", "full"), default="quick")
     ap.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0-4 (quick), 0 (full)")
     ap.add_argument("--labels", nargs="+", choices=list(VARIANTS), default=None,
-                    help="default: every variant but the cosine ones (quick), the profile's own (full)")
+                    help="default: the first six variants (quick), the profile's own (full)")
     args = ap.parse_args(argv)
     seeds = args.seeds or (list(SEEDS) if args.profile == "quick" else [0])
     labels = args.labels or (list(QUICK) if args.profile == "quick" else list(FULL))
@@ -93,9 +104,8 @@ def main(argv=None):
     methods = {label: summarise_sequential(of(label)) for label in labels}
     path = data_dir() / "results" / f"sequential-{args.profile}.json"
     res = json.loads(path.read_text()) if path.exists() else dict(profile=args.profile, seeds=seeds, methods={})
-    if res["seeds"] != seeds and set(res["methods"]) - set(labels):
-        sys.exit(f"{path} holds other variants for seeds {res['seeds']}; run them again with --seeds {seeds} too")
-    res.update(seeds=seeds, methods=dict(res["methods"], **methods))
+    # variants may have different seeds (each summary lists its own); the file's `seeds` is their union
+    res.update(seeds=sorted(set(res["seeds"]) | set(seeds)), methods=dict(res["methods"], **methods))
     atomic_write(path, lambda f: Path(f).write_text(json.dumps(res, indent=1)))
     own = [label for label in FULL if label in labels]  # the profile's own config: what `molap reproduce` runs
     if own: merge_into_results(args.profile, {VARIANTS[label][0]: of(label) for label in own})
