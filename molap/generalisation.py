@@ -22,10 +22,11 @@ from .multitask import module_stage, molap_network
 from .baselines import separate_networks, joint_network, joint_task_config
 
 # %% auto #0
-__all__ = ['METHODS', 'TARGET', 'REPRODUCE_HELD_OUT', 'MARGIN', 'STYLE', 'other_tasks', 'budget', 'learn_config',
-           'heldout_modules', 'own_primitives', 'joint_without', 'learner', 'trials_to', 'learn', 'seen_modules',
-           'heldout_job', 'summarise_heldout', 'generalisation', 'paired', 'speed', 'claims', 'lesion_reliance',
-           'plot_curves', 'summary_table', 'claims_markdown', 'write_generalisation', 'load_generalisation']
+__all__ = ['METHODS', 'TARGET', 'REPRODUCE_HELD_OUT', 'UNUSED_SETTINGS', 'MARGIN', 'STYLE', 'other_tasks', 'budget',
+           'learn_config', 'heldout_modules', 'own_primitives', 'joint_without', 'learner', 'trials_to', 'learn',
+           'seen_modules', 'heldout_job', 'summarise_heldout', 'same_settings', 'generalisation', 'paired', 'speed',
+           'claims', 'lesion_reliance', 'plot_curves', 'summary_table', 'claims_markdown', 'write_generalisation',
+           'load_generalisation']
 
 # %% ../nbs/13_generalisation.ipynb #b35aa28c
 METHODS = {  # method -> how it learns the held-out task T (every one with the same trials of T)
@@ -213,6 +214,13 @@ def _seen_job(prof, seed, out, device, progress=True, threads=None):
     if threads is not None: set_threads(threads)
     return seen_modules(prof, seed, Path(out) / "runs", progress, device)[2]["r2"]
 
+UNUSED_SETTINGS = ("sequential",)  # profile settings this experiment never reads
+
+def same_settings(saved: dict | None, prof: Profile) -> bool:
+    "Whether a finished held-out run was made with `prof`'s settings (those it reads: a change elsewhere keeps it)."
+    used = lambda d: {k: v for k, v in d.items() if k not in UNUSED_SETTINGS}
+    return saved is not None and used(saved) == used(prof.to_dict())
+
 def _pool(fn, calls: list, workers: int, progress: bool, desc: str):
     "Run fn(*args) for each args in `calls`, in `workers` spawned processes (one torch thread each) or here; yields results."
     bar = tqdm(total=len(calls), desc=desc, disable=not progress)
@@ -258,7 +266,7 @@ def generalisation(profile: Profile | str = "quick",  # a `Profile` or its name
             f = name(t, s)
             if f.exists():
                 j = json.loads(f.read_text())
-                if j.get("profile_settings") == prof.to_dict() and all(m in j["runs"] for m in methods): jobs[t, s] = j
+                if same_settings(j.get("profile_settings"), prof) and all(m in j["runs"] for m in methods): jobs[t, s] = j
     todo = [(t, prof, s, out, methods, device) for t in held_out for s in seeds if (t, s) not in jobs]
     for j in _pool(job_fn, todo, workers, progress, "held-out tasks × seeds"):
         jobs[j["task"], j["seed"]] = j
