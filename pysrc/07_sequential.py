@@ -613,8 +613,8 @@ assert anti("dni (adam, projected gradient and step)") > max(anti("dni (adam, pr
 # %%
 full_seq = load_results("sequential-full")
 F = load_results("full")["methods"]  # the same runs, as `reproduce` summarises them
-plot_accuracy_matrices({f"{name} (full, seeds {', '.join(map(str, F[m]['seeds']))})": F[m]
-                        for m, name in (("sequential", "naive"), ("dni", "DNI"))});
+seeds = lambda r: f"seeds {', '.join(map(str, r['seeds']))}"
+plot_accuracy_matrices({f"{name} (full, {seeds(F[m])})": F[m] for m, name in (("sequential", "naive"), ("dni", "DNI"))});
 
 # %% [markdown]
 # The same as it happens (seed 0): every task's accuracy while each new one is learned. A task's segment ends where
@@ -628,7 +628,6 @@ plot_sequential_curves({"naive (full, seed 0)": F["sequential"], "DNI (full, see
 
 # %%
 full_molap = F["molap"]
-seeds = lambda r: f"seeds {', '.join(map(str, r['seeds']))}"
 Markdown(final_rows({**{f"{k} (full, {seeds(v)})": v for k, v in full_seq["methods"].items()},
                      "DNI, paper (v1 Fig. 2)": dict(accuracy=PAPER_DNI),
                      f"MoLaP (full, {seeds(full_molap)})": full_molap}))
@@ -649,6 +648,9 @@ def variant_table(methods: dict) -> str:
     return "\n".join(rows)
 
 Markdown(variant_table(full_seq["methods"]))
+
+# %% [markdown]
+# The steps each task took, per seed: a task that stopped once learned took a multiple of 500 below 9,000.
 
 # %%
 Markdown("\n".join(["| steps per task | " + " | ".join(t.replace("Context", "Ctx") for t in TASK_NAMES) + " |",

@@ -38,7 +38,8 @@ VARIANTS = {  # label -> (method, TrainConfig overrides, DNI projection, run fol
 }
 
 
-QUICK = tuple(VARIANTS)[:6]  # the quick profile's comparison (its own settings, the reference SGD, DNI's projections)
+QUICK = ("sequential (adam)", "dni (adam, projected step)", "sequential (sgd)", "dni (sgd, projected gradient)",
+         "dni (adam, projected gradient)", "dni (adam, projected gradient and step)")  # the quick profile's comparison
 FULL = ("sequential (adam)", "dni (adam, projected gradient and step)")  # the profile's own runs: its optimiser, the default projection
 
 
@@ -93,7 +94,7 @@ def main(argv=None):
     ap.add_argument("--profile", choices=("quick", "full"), default="quick")
     ap.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0-4 (quick), 0 (full)")
     ap.add_argument("--labels", nargs="+", choices=list(VARIANTS), default=None,
-                    help="default: the first six variants (quick), the profile's own (full)")
+                    help="default: the six variants of the quick comparison (quick), the profile's own (full)")
     args = ap.parse_args(argv)
     seeds = args.seeds or (list(SEEDS) if args.profile == "quick" else [0])
     labels = args.labels or (list(QUICK) if args.profile == "quick" else list(FULL))
