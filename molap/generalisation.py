@@ -24,9 +24,9 @@ from .baselines import separate_networks, joint_network, joint_task_config
 # %% auto #0
 __all__ = ['METHODS', 'TARGET', 'REPRODUCE_HELD_OUT', 'UNUSED_SETTINGS', 'MARGIN', 'STYLE', 'other_tasks', 'budget',
            'learn_config', 'heldout_modules', 'own_primitives', 'joint_without', 'learner', 'trials_to', 'learn',
-           'seen_modules', 'heldout_job', 'summarise_heldout', 'same_settings', 'generalisation', 'paired', 'speed',
-           'claims', 'lesion_reliance', 'plot_curves', 'summary_table', 'claims_markdown', 'write_generalisation',
-           'load_generalisation']
+           'seen_modules', 'heldout_job', 'summarise_heldout', 'stage_seconds', 'same_settings', 'generalisation',
+           'paired', 'speed', 'facilitated', 'claims', 'lesion_reliance', 'plot_curves', 'summary_table',
+           'claims_markdown', 'write_generalisation', 'load_generalisation']
 
 # %% ../nbs/13_generalisation.ipynb #b35aa28c
 METHODS = {  # method -> how it learns the held-out task T (every one with the same trials of T)
@@ -214,6 +214,11 @@ def _seen_job(prof, seed, out, device, progress=True, threads=None):
     if threads is not None: set_threads(threads)
     return seen_modules(prof, seed, Path(out) / "runs", progress, device)[2]["r2"]
 
+def stage_seconds(job: dict) -> dict:
+    "Training seconds of one held-out job by stage (one core; summed over resumes): leave-one-out pre-training, joint network, learners."
+    return dict(pretraining=job.get("pretraining", {}).get("seconds"), joint=job.get("joint", {}).get("seconds"),
+                learners=sum(r["seconds"] for r in job["runs"].values()))
+
 UNUSED_SETTINGS = ("sequential",)  # profile settings this experiment never reads
 
 def same_settings(saved: dict | None, prof: Profile) -> bool:
@@ -276,7 +281,8 @@ def generalisation(profile: Profile | str = "quick",  # a `Profile` or its name
                trials_budget=budget(prof), target=TARGET, batch_size=prof.molap.batch_size,
                held_out={t: summarise_heldout([jobs[t, s] for s in seeds]) for t in held_out},
                pretraining_r2={t: {str(s): jobs[t, s].get("pretraining", {}).get("r2") for s in seeds} for t in held_out},
-               job_seconds={t: [jobs[t, s]["seconds"] for s in seeds] for t in held_out},
+               job_seconds={t: [jobs[t, s]["seconds"] for s in seeds] for t in held_out},  # the last process's wall time
+               stage_seconds={t: [stage_seconds(jobs[t, s]) for s in seeds] for t in held_out},
                canonical_correlations={t: c.corrs.tolist() for t, c in  # each task's own CCA (standard fit, first seed):
                                        answer_primitives(prof, seeds[0], tasks=held_out).stats.items()},  # what T would add
 )
@@ -302,6 +308,11 @@ def speed(res: dict, task: str, other: str, method: str = "molap") -> str:
     if all(a > b for a, b in pairs): return "slower"
     return "no clear difference"
 
+def facilitated(res: dict, task: str, method: str = "molap") -> bool:
+    "Whether `method` learned held-out `task` better than a network from scratch in every seed, or as well and faster."
+    scratch = dict(paired(res, task, "separate", method), speed=speed(res, task, "separate", method))
+    return scratch["verdict"] == "better" or (scratch["verdict"] == "no clear difference" and scratch["speed"] == "faster")
+
 def claims(res: dict) -> list:
     "Per held-out task: held-out MoLaP against each other learner (better/worse when every seed agrees beyond `MARGIN`)."
     rows = []
@@ -312,9 +323,9 @@ def claims(res: dict) -> list:
         if seen and rand:  # share of what the standard modules give over random ones that the held-out modules keep
             gap = seen["final"] - rand["final"]
             row["kept"] = (e["molap"]["final"] - rand["final"]) / gap if gap > 0.05 else None
-        scratch = row["vs"].get("separate", {})  # facilitated: better than learning T from scratch, or as good and faster
-        row["facilitated"] = scratch.get("verdict") == "better" or (scratch.get("verdict") == "no clear difference"
-                                                                    and scratch.get("speed") == "faster")
+        if "separate" in e:  # the same modules with the warm start a user would fit when T arrives (its trials counted)
+            row["facilitated"] = facilitated(res, t)
+            row["facilitated_warm"] = facilitated(res, t, "molap-warm") if "molap-warm" in e else None
         rows.append(row)
     return rows
 
@@ -344,6 +355,7 @@ def plot_curves(res: dict):
                 for a in e["accuracy_per_seed"]: ax.plot(e["trials"], a, color=c, lw=0.5, alpha=0.4)
         ax.axhline(res["target"], color="k", lw=0.5, ls=":")
         ax.set_title(f"held out: {t}", fontsize=9); ax.set_ylim(-0.02, 1.02)
+        ax.xaxis.set_major_formatter(lambda x, _: f"{x:,.0f}")
     for ax in axes.flat[len(tasks):]: ax.axis("off")
     for ax in axes[-1]: ax.set_xlabel("trials of the held-out task")
     for ax in axes[:, 0]: ax.set_ylabel("fraction correct")
@@ -357,12 +369,13 @@ def _reach(v, budget):
     return "not reached" if v is None else f"{v:,}"
 
 def summary_table(res: dict) -> str:
-    "Markdown: per held-out task and method, final fraction correct (mean ± sd) and trials to the target (median over seeds)."
+    "Markdown: per held-out task and method, final fraction correct (mean ± sd over seeds) and trials to the target (median)."
     methods = res["methods"]
     rows = ["| held-out task | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
     key = f"trials_to_{res['target']}"
     for t, e in res["held_out"].items():
-        rows.append(f"| {t} | " + " | ".join(f"{e[m]['final']:.2f} ± {e[m]['final_sd']:.2f} ({_reach(e[m][key], res['trials_budget'])})"
+        sd = lambda m: f" ± {e[m]['final_sd']:.2f}" if len(res["seeds"]) > 1 else ""  # no spread to show from one seed
+        rows.append(f"| {t} | " + " | ".join(f"{e[m]['final']:.2f}{sd(m)} ({_reach(e[m][key], res['trials_budget'])})"
                                           for m in methods) + " |")
     mean = lambda m: statistics.fmean(e[m]["final"] for e in res["held_out"].values())
     rows.append("| **mean** | " + " | ".join(f"**{mean(m):.3f}**" for m in methods) + " |")
@@ -375,24 +388,29 @@ def claims_markdown(res: dict) -> str:
     rows, cs = [], claims(res)
     if not cs: return "(no held-out MoLaP runs)"
     others = [o for o in cs[0]["vs"]]
-    rows += ["| held-out task | " + " | ".join(f"MoLaP − {o}" for o in others) + " | kept of the seen modules' gain | facilitated? |",
-             "|---|" + "---|" * (len(others) + 2)]
+    rows += ["| held-out task | " + " | ".join(f"MoLaP − {o}" for o in others)
+             + " | kept of the seen modules' gain | facilitated? | with a warm I_T? |", "|---|" + "---|" * (len(others) + 3)]
+    yn = lambda v: "—" if v is None else "yes" if v else "no"
     short = {"better": "better", "worse": "worse", "no clear difference": "≈", "faster": "faster", "slower": "slower"}
     fmt = lambda d: f"{d['difference']:+.2f} ({short[d['verdict']]}; {short[d['speed']]})"
     for c in cs:
         kept = "—" if c.get("kept") is None else f"{c['kept']:.0%}"
         rows.append(f"| {c['task']} | " + " | ".join(fmt(c["vs"][o]) for o in others) + f" | {kept} | "
-                    f"{'yes' if c['facilitated'] else 'no'} |")
-    yes = [c["task"] for c in cs if c["facilitated"]]
-    no = [c["task"] for c in cs if not c["facilitated"]]
+                    f"{yn(c.get('facilitated'))} | {yn(c.get('facilitated_warm'))} |")
+    yes = [c["task"] for c in cs if c.get("facilitated")]
+    no = [c["task"] for c in cs if not c.get("facilitated")]
+    warm = [c["task"] for c in cs if c.get("facilitated_warm")]
     rows += ["", f"Differences are in final fraction correct on fresh trials, mean over seeds {res['seeds']}; a verdict "
              f"is 'better' or 'worse' only when every seed's difference exceeds {MARGIN} in that direction (≈: no clear difference); "
              f"'faster' or 'slower' when MoLaP reached {res['target']} sooner (or the other never did) in every seed, or the "
              f"reverse. 'Kept' is the share of the standard modules' gain over random ones (both with a cold I_T) that the "
              f"modules pre-trained without T keep. 'Facilitated' means the held-out MoLaP beat a network learning the task "
-             f"from scratch with the same {res['trials_budget']:,} trials in every seed (or matched it and got there faster).", "",
+             f"from scratch with the same {res['trials_budget']:,} trials in every seed (or matched it and got there faster); "
+             f"'with a warm I_T' asks the same of molap-warm, the same held-out modules with I_T, b_T fitted from a CCA of "
+             f"the new task's own trials (counted in its budget), as MoLaP starts every task it knows.", "",
              f"**Facilitated** ({len(yes)} of {len(cs)}): {', '.join(yes) or 'none'}. "
-             f"**Not facilitated**: {', '.join(no) or 'none'}."]
+             f"**Not facilitated**: {', '.join(no) or 'none'}. "
+             f"**With a warm I_T** ({len(warm)} of {len(cs)}): {', '.join(warm) or 'none'}."]
     return "\n".join(rows)
 
 def write_generalisation(res: dict, out) -> dict:
