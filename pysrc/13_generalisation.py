@@ -866,18 +866,20 @@ for t in nofac:
 assert max(answer_corr[t] for t in fac) < 0.6 < min(answer_corr[t] for t in nofac)
 
 # %% [markdown]
-# ## Shipped results: the full profile, MemPro and MemDm1 held out, seed 0
+# ## Shipped results: the full profile, four tasks held out, seed 0
 #
 # At the full profile one held-out job is a leave-one-out pre-training (3,200 steps on eight tasks), the joint network
-# on the other eight (30,000 steps) and eight learners of 3,500 steps each. The budget of this session allowed the two
-# tasks `molap reproduce` holds out, a memory task and a decision task, on one seed, run side by side on the two cores:
+# on the other eight (30,000 steps) and eight learners of 3,500 steps each: ≈ 70 minutes of one core. The time available
+# allowed four of the nine tasks on one seed, run two at a time on the two cores: the two `molap reproduce` holds
+# out (MemPro, a memory task, and MemDm1, a decision task), then DelayPro (no memory) and MultiMem (a decision that
+# combines both modalities):
 #
 # ```
-# molap generalise --profile full --seeds 0 --held-out MemPro MemDm1 --workers 2 --out DIR
+# molap generalise --profile full --seeds 0 --held-out DelayPro MemPro MemDm1 MultiMem --workers 2 --out DIR
 # ```
 #
 # With one seed, each verdict is that seed's (the rule "every seed agrees beyond 0.02" has one seed to agree), so it
-# is weaker evidence than the quick profile's three. The other seven tasks and more seeds run with the same command
+# is weaker evidence than the quick profile's three. The other five tasks and more seeds run with the same command
 # (`--held-out` all nine, `--seeds 0 1 2`); they do not ship yet.
 
 # %%
@@ -940,6 +942,10 @@ line = lambda t: (f"{t}: MoLaP {fin('molap', t):.2f} (0.9 {reach('molap', t)}), 
 cold_limit = [t for t in HF if fin("molap-seen-cold", t) < fin("molap-seen", t) - MARGIN]  # cold I_T below warm, modules that saw T
 othersF = {t: (HF[t]["joint-all"]["others_before"], HF[t]["joint-all"]["others_after"]) for t in HF}
 quick_scratch = [G["held_out"][t]["separate"]["final"] for t in TASK_NAMES[2:]]  # the memory tasks, quick profile
+at_first = lambda m, t: HF[t][m]["accuracy"][1] >= F["target"]
+trivial = [t for t in HF if all(at_first(m, t) for m in HF[t])]  # every learner past 0.9 at the first evaluation
+trivial_note = (f" On {', '.join(trivial)} every learner, the random modules included, is past 0.9 at the first evaluation:"
+                " at this budget and resolution there is nothing to facilitate.") if trivial else ""
 Markdown(f"""
 - **Facilitated for {len(facF)} of {len(CF)} held-out tasks with a cold I_T ({', '.join(facF) or 'none'}), for
   {len(warmF)} of {len(CF)} with the warm start fitted on the new task's own trials ({', '.join(warmF) or 'none'}).**
@@ -948,7 +954,7 @@ Markdown(f"""
   network learning from scratch ends at {min(fin('separate', t) for t in HF):.2f}–{max(fin('separate', t) for t in HF):.2f}
   with it. What the modules that never saw the task give is getting there sooner. The curve is evaluated every
   {first:,} trials, which is also the resolution of "trials to 0.9": MoLaP with a warm I_T is past 0.9 at the first
-  evaluation on every task, so how much sooner is not resolved below {first:,} trials.
+  evaluation on every task, so how much sooner is not resolved below {first:,} trials.{trivial_note}
 - **Leaving T out costs nothing measurable**: held-out MoLaP against MoLaP on the standard modules, both with a cold
   I_T, {', '.join(f"{t} {_diff(F, t, 'molap', 'molap-seen-cold')[0]:+.3f}" for t in HF)}; with warm starts,
   {', '.join(f"{t} {_diff(F, t, 'molap-warm', 'molap-seen')[0]:+.3f}" for t in HF)}.
@@ -963,11 +969,12 @@ Markdown(f"""
 """)
 
 # %%
-test_eq(F["seeds"], [0]); assert {"MemPro", "MemDm1"} <= set(HF)
+test_eq(F["seeds"], [0]); test_eq(list(HF), ["DelayPro", "MemPro", "MemDm1", "MultiMem"])
 for t in HF:
     assert abs(_diff(F, t, "molap", "molap-seen-cold")[0]) <= 0.03, t                # leaving T out costs little
     assert HF[t]["molap-warm"]["trials_to_0.9"] == HF[t]["molap-warm"]["trials"][1], t  # warm: past 0.9 at the first evaluation
-    assert fin("separate", t) >= 0.95, t                                              # the budget suffices from scratch
+    assert fin("separate", t) >= 0.9, t                                               # the budget suffices from scratch
     assert othersF[t][1] < othersF[t][0] - 0.1, t                                     # full fine-tuning forgets
-test_eq(warmF, list(HF)); test_eq(cold_limit, ["MemDm1"]); test_eq(facF, ["MemPro"])
+test_eq(facF, ["MemPro"]); test_eq(warmF, ["MemPro", "MemDm1", "MultiMem"]); test_eq(trivial, ["DelayPro"])
+test_eq(cold_limit, ["MemDm1", "MultiMem"])
 assert max(quick_scratch) < 0.35
