@@ -91,13 +91,13 @@ def molap_network(modules: ModularRNN,      # a pre-trained (or random) modular 
     return net
 
 # %% ../nbs/05_molap.ipynb #c1839c63
-VARIANTS = ("answer", "cca", "v1", "random")
-WARM_START = dict(answer=True, cca=False, v1=True, random=False)  # default of `run_molap(warm_start=None)`
+VARIANTS = ("answer", "oracle", "cca", "v1", "random")
+WARM_START = dict(answer=True, oracle=True, cca=False, v1=True, random=False)  # default of `run_molap(warm_start=None)`
 
 def method_name(variant: str) -> str:
     "The name a variant's results go under: MoLaP's default is plain `molap`; the literal lag-0 CCA is `molap-lag0`."
     _check_variant(variant)
-    return {"answer": "molap", "cca": "molap-lag0"}.get(variant, f"molap-{variant}")
+    return {"answer": "molap", "cca": "molap-lag0"}.get(variant, f"molap-{variant}")  # oracle: `molap-oracle`
 
 def _check_variant(variant):
     if variant not in VARIANTS: raise ValueError(f"unknown variant {variant!r}; variants: {', '.join(VARIANTS)}")
@@ -113,7 +113,8 @@ def module_stage(variant: str,           # "answer", "cca", "v1" or "random"
     _check_variant(variant)
     if variant == "random":
         return random_modules(profile.module_sizes, seed=seed, alpha=profile.alpha).to(device or "cpu"), None, None
-    if variant == "answer": p = answer_primitives(profile, seed=seed)
+    if variant in ("answer", "oracle"):  # the oracle reads the generator's trial records instead of observing them
+        p = answer_primitives(profile, seed=seed, source="oracle" if variant == "oracle" else "observed")
     elif variant == "cca": p = cca_primitives(latent_primitives(profile.cca_trials, seed=seed, config=profile.task))
     else: p = v1_primitives()
     pre = pretrain(p, profile, seed=seed, checkpoint=checkpoint, progress=progress, device=device)
