@@ -289,7 +289,9 @@ def module_stage(variant: str,           # "answer", "cca", "v1" or "random"
     elif variant == "cca": p = cca_primitives(latent_primitives(profile.cca_trials, seed=seed, config=profile.task))
     else: p = v1_primitives()
     pre = pretrain(p, profile, seed=seed, checkpoint=checkpoint, progress=progress, device=device)
-    return pre.model, dict(r2=pre.final_accuracy, **training_cost(pre), history=pre.history), p
+    cca_samples = 0 if variant == "v1" else profile.cca_trials * len(TASK_NAMES)  # trials behind the corpus statistics
+    trials = profile.pretrain.batch_size * len(pre.history["step"]) + cca_samples
+    return pre.model, dict(r2=pre.final_accuracy, **training_cost(pre), trials=trials, history=pre.history), p
 
 def task_stage(modules: ModularRNN,       # frozen modules
                profile: Profile,

@@ -175,9 +175,29 @@ def _cell(r: dict, t: str) -> str:
     several = len(r.get("seeds", [0])) > 1 and "accuracy_sd" in r
     return f"{r['accuracy'][t]:.3f}" + (f" ± {r['accuracy_sd'][t]:.3f}" if several else "")
 
+def cost_summary(r: dict,                 # a run record or a results-file entry
+                 profile: str | Profile = "full",  # its profile: sizes the pre-training batches of entries that lack them
+                ) -> dict:                 # trials, parameter updates and seconds: task stage, pre-training, total, per task
+    "Every cost of a method: its task stage, its pre-training (MoLaP's modules; 0 for the rest), their total and the total amortised over the tasks."
+    n = len(TASK_NAMES)
+    sequential = "order" in r  # one task after another: its steps are already summed over the tasks
+    task = dict(trials=r["trials_per_step"] * r["optimizer_steps"] * (1 if sequential else n) if "trials_per_step" in r
+                else trials_per_step(r) * r["optimizer_steps"] * n,
+                updates=r["parameter_updates"], seconds=r["train_seconds"])
+    p = r.get("pretraining") or {}
+    if p:
+        prof = get_profile(profile)
+        steps = p.get("optimizer_steps", p["parameter_updates"] / p["trained_parameters"])
+        trials = p.get("trials", steps * prof.pretrain.batch_size + prof.cca_trials * n)  # pre-training batches + CCA samples
+        pre = dict(trials=trials, updates=p["parameter_updates"], seconds=p["train_seconds"])
+    else: pre = dict(trials=0, updates=0, seconds=0.)
+    total = {k: task[k] + pre[k] for k in task}
+    return dict(task_stage=task, pretraining=pre, total=total, per_task={k: v / n for k, v in total.items()})
+
 def results_table(records: dict,  # label -> record from `run_baseline` (or a loaded results file)
+                  profile: str | Profile = "full",  # their profile (for `cost_summary`)
                  ) -> str:        # Markdown
-    "A Markdown table of accuracy per task and cost for several records."
+    "A Markdown table of accuracy per task and every cost (pre-training included) for several records."
     labels = list(records)
     rows = ["| task | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
     for t in TASK_NAMES:
@@ -186,15 +206,19 @@ def results_table(records: dict,  # label -> record from `run_baseline` (or a lo
     rows += [fmt("mean", lambda r: f"**{sum(r['accuracy'].values()) / len(r['accuracy']):.3f}**"),
              fmt("total parameters", lambda r: f"{r['total_parameters']:,}"),
              fmt("trained parameters per task", lambda r: f"{r['trained_parameters_per_task']:,}"),
-             fmt("optimiser steps", lambda r: f"{r['optimizer_steps']:,}"),
-             fmt("parameter updates", lambda r: f"{r['parameter_updates']:.3g}"),
-             fmt("training time (s)", lambda r: f"{r['train_seconds']:.0f}"),
-             fmt("seeds", lambda r: str(r.get("seeds", r.get("seed"))))]
+             fmt("optimiser steps", lambda r: f"{r['optimizer_steps']:,.0f}")]
+    C = {l: cost_summary(records[l], profile) for l in labels}
+    for stage, label in (("task_stage", "task stage"), ("pretraining", "pre-training"), ("total", "**total**"),
+                         ("per_task", "total per task (÷ 9)")):
+        rows += [f"| {label}: trials | " + " | ".join(f"{C[l][stage]['trials']:,.0f}" for l in labels) + " |",
+                 f"| {label}: parameter updates | " + " | ".join(f"{C[l][stage]['updates']:.3g}" for l in labels) + " |",
+                 f"| {label}: seconds | " + " | ".join(f"{C[l][stage]['seconds']:,.0f}" for l in labels) + " |"]
+    rows.append(fmt("seeds", lambda r: str(r.get("seeds", r.get("seed")))))
     return "\n".join(rows)
 
 
 # %%
-Markdown(results_table({f"{m} (quick, {r['n_rec']} units)": r for m, (r, _) in quick.items()}))
+Markdown(results_table({f"{m} (quick, {r['n_rec']} units)": r for m, (r, _) in quick.items()}, "quick"))
 
 # %%
 for m, (r, _) in quick.items():
