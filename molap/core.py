@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['DEFAULT_THREADS', 'check_int', 'check_float', 'atomic_write', 'check_out_dir', 'check_device', 'data_dir',
-           'load_results', 'set_threads']
+__all__ = ['DEFAULT_THREADS', 'check_int', 'check_float', 'atomic_write', 'check_out_dir', 'load_weights', 'check_device',
+           'data_dir', 'load_results', 'set_threads']
 
 # %% ../nbs/00_core.ipynb #67795644
 def check_int(name: str,         # the setting's name, for the message
@@ -60,13 +60,26 @@ def atomic_write(path,        # final location of the file
 
 # %% ../nbs/00_core.ipynb #8b662d08
 def check_out_dir(path) -> Path:
-    "Create the output folder `path` if needed; a one-line `ValueError` if it is a file or not writable."
+    "Create the output folder `path` if needed; a one-line `ValueError` if it is empty, a file or not writable."
+    if path is None or not str(path).strip(): raise ValueError("the output folder is empty; give a folder name, e.g. --out molap-results")
     path = Path(path)
     if path.exists() and not path.is_dir(): raise ValueError(f"output folder {path} is a file; give a folder")
     try: path.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise ValueError(f"cannot create output folder {path}: {e.strerror}") from None
     if not os.access(path, os.W_OK | os.X_OK): raise ValueError(f"output folder {path} is not writable")
     return path
+
+# %% ../nbs/00_core.ipynb #ed3fe0a7
+def load_weights(path,                    # a file written by `torch.save`
+                 what: str = "checkpoint", # what the file should be, for the message
+                ):
+    "`torch.load(path, weights_only=True)` on the CPU; a one-line `ValueError` if the file cannot be read safely."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no {what} at {path}")
+    try: return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # the message alone: torch's text advises an unsafe load
+        raise ValueError(f"cannot read {what} {path}: corrupt, truncated, or not a weights-only PyTorch file "
+                         f"({type(e).__name__})") from None
 
 # %% ../nbs/00_core.ipynb #50544e7f
 def check_device(device=None,  # "cpu", "cuda", "cuda:1", a torch.device, or None (cuda if available, else cpu)

@@ -10,7 +10,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 import torch
-from .core import atomic_write, data_dir, load_results
+from .core import atomic_write, data_dir, load_results, load_weights
 from .tasks import TASK_NAMES, n_inputs, n_outputs
 from .networks import ModularRNN, count_parameters
 from .training import Profile, get_profile, train, evaluate, training_cost, run_record, save_record, FINAL_EVAL_SEED
@@ -34,18 +34,20 @@ def save_pretrained(path, modules: ModularRNN, cca: CCA | None = None, meta: dic
     atomic_write(path, lambda f: torch.save(state, f))
 
 # %% ../nbs/05_molap.ipynb #597f420b
-def load_pretrained(name: str = "cca",       # "answer" (MoLaP's default), "cca" (lag-0 CCA) or "v1"
+def load_pretrained(name: str = "answer",    # "answer" (MoLaP's default), "oracle", "cca" (lag-0 CCA) or "v1"
                     profile: str = "full",
                     seed: int = 0,
                     path=None,               # load this file instead of the shipped one
                    ) -> tuple:               # (modules as a ModularRNN, CCA or None, meta dict)
     "Pre-trained modules shipped with molap (or saved by `save_pretrained`)."
-    path = Path(path) if path else data_dir() / "pretrained" / f"modules-{name}-{profile}-seed{seed}.pt"
-    if not path.exists():
-        have = sorted(p.stem for p in path.parent.glob("*.pt")) if path.parent.exists() else []
-        raise FileNotFoundError(f"no pre-trained modules at {path}; shipped: {', '.join(have) or 'none'}")
-    try: s = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e: raise ValueError(f"cannot read {path}: {type(e).__name__}: {e} (corrupt or truncated?)") from None
+    if path: path = Path(path)  # the user's own file: only it is looked for
+    else:
+        path = data_dir() / "pretrained" / f"modules-{name}-{profile}-seed{seed}.pt"
+        if not path.exists():
+            have = sorted(p.stem.removeprefix("modules-") for p in path.parent.glob("*.pt"))
+            raise FileNotFoundError(f"no shipped pre-trained modules {name!r} for profile {profile!r}, seed {seed}; "
+                                    f"shipped: {', '.join(have) or 'none'}")
+    s = load_weights(path, "pre-trained modules file")
     if not isinstance(s, dict) or s.get("format") != "molap-modules-v1":
         raise ValueError(f"{path} is not a molap pre-trained modules file")
     m = ModularRNN(s["n_in"], tuple(s["module_sizes"]), s["n_out"], n_tasks=1, plastic="modules", seed=0)

@@ -338,7 +338,13 @@ class ModularRNN(_LeakyBase):
         return self
 
     def _check_task(self, task, B):
-        "`task` as an int or an index tensor [B] on the model's device, or a clear error."
+        "`task` as an int or an index tensor [B] on the model's device, or a clear error; a name is looked up in `self.tasks`."
+        if isinstance(task, str):
+            names = list(getattr(self, "tasks", None) or [])
+            if task not in names:
+                raise ValueError(f"unknown task {task!r} for this network; its tasks: {', '.join(names)}" if names else
+                                 f"this network has no task names (set by `molap_network`); pass a task index 0 … {self.n_tasks - 1}")
+            return names.index(task)
         if isinstance(task, Tensor):
             if task.dtype.is_floating_point or task.dtype.is_complex or task.dtype == torch.bool:
                 raise TypeError(f"task must hold integer task indices; got dtype {task.dtype}")
@@ -354,11 +360,12 @@ class ModularRNN(_LeakyBase):
 
     def forward(self,
                 x:Tensor, # inputs [T, B, n_in]
-                task, # task index: an int for the whole batch, or an int tensor [B], one per trial
+                task, # which task's I_T, O_T: its index (int, or an int tensor [B], one per trial) or its name
                 h0:Tensor|None=None, # initial state, broadcastable to [B, n]; None: zeros
                 generator:torch.Generator|None=None, # source of the recurrent noise; None: a fresh one
                 return_hidden:bool=False, # also return the states h
                ): # y [T, B, n_out] (and h [T, B, n])
+        "Run the modules on inputs `x` through task `task`'s input and output weights (J shared by every task)."
         _check_x(x, self.n_in)
         task = self._check_task(task, x.shape[1])
         if isinstance(task, int): u = F.linear(x, self.I_T[task], self.b_T[task])

@@ -455,10 +455,13 @@ def check_batch(batch: Batch) -> None:
 # %% ../nbs/00_tasks.ipynb #5799c9c6
 def register_task(name: str,   # the new task's name (not one of the corpus)
                   make,        # (batch_size, seed, config, device) -> Batch with `task == name`
+                  overwrite: bool = False,  # replace a task added before under `name` (never one of the nine)
                  ) -> str:
     "Add a task to the corpus under `name`; returns the name."
     if not isinstance(name, str) or not name: raise ValueError(f"a task name must be a non-empty string, got {name!r}")
-    if name in TASK_NAMES or name in USER_TASKS: raise ValueError(f"task {name!r} exists already")
+    if name in TASK_NAMES: raise ValueError(f"task {name!r} is one of the corpus's nine; give your task another name")
+    if name in USER_TASKS and not overwrite:
+        raise ValueError(f"task {name!r} exists already; register_task(..., overwrite=True) replaces it")
     if not callable(make): raise ValueError("make must be a function (batch_size, seed, config, device) -> Batch")
     USER_TASKS[name] = make
     return name
@@ -473,6 +476,9 @@ def _user_batch(task, batch_size, seed, config, device) -> Batch:
         raise ValueError(f"the maker of {task!r} returned inputs {list(b.inputs.shape)} and targets "
                          f"{list(b.targets.shape)}; need [T, {batch_size}, {n_inputs(config)}] and [T, {batch_size}, {n_outputs(config)}]")
     check_batch(b)
+    if config.encoding == "paper" and (ok := accuracy(b.targets, b)) < 1:  # the score reads `direction`: they must agree
+        raise ValueError(f"the targets of {task!r} do not point to its `direction` (a perfect output would score {ok:.2f}); "
+                         "the response target must be (sin φ, cos φ) with φ = direction")
     return b
 
 # %% ../nbs/00_tasks.ipynb #83c1a517

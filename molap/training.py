@@ -14,7 +14,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from .tasks import TASK_NAMES, TaskConfig, Batch, make_batch, masked_mse, accuracy, task_index, n_inputs, n_outputs
 from .networks import LeakyRNN, ModularRNN, count_parameters
-from .core import check_int, check_float, atomic_write
+from .core import check_int, check_float, atomic_write, load_weights
 
 # %% auto #0
 __all__ = ['EVAL_SEED', 'CHECKPOINT_FORMAT', 'FINAL_EVAL_SEED', 'PROFILES', 'pad_time', 'stack_batches', 'forward_tasks',
@@ -83,6 +83,11 @@ def evaluate(model: nn.Module,          # any model `forward_tasks` knows
     tasks = list(tasks)
     device = device or next(model.parameters()).device
     batches = [make_batch(t, n_trials, seed=seed + task_index(t), config=task_config, device=device) for t in tasks]
+    n_in, C = getattr(model, "n_in", None), batches[0].inputs.shape[-1] if batches else None
+    if n_in is not None and C is not None and n_in != C:  # e.g. the joint network without its rule inputs
+        raise ValueError(f"the model reads {n_in} inputs, batches of this task_config have {C}: pass the task_config it "
+                         "was trained with (the joint network: task_config=joint_task_config(); a shipped network: "
+                         "the config `load_network` returns)")
     g = torch.Generator(device).manual_seed(seed)
     ys, _ = forward_tasks(model, batches, tasks, generator=g)
     return {t: accuracy(y, b) for t, y, b in zip(tasks, ys, batches)}
@@ -147,10 +152,8 @@ def save_checkpoint(path, model: nn.Module, optimizer, step: int, history: dict,
 def load_checkpoint(path, model: nn.Module | None = None, optimizer=None,
                     config: TrainConfig | None = None, tasks=None) -> dict:
     "Load a checkpoint safely; restore `model`/`optimizer` in place after checking the run matches."
-    try: state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ValueError(f"cannot read checkpoint {path}: {type(e).__name__}: {e}. It may be corrupt or truncated; "
-                         "delete it to start the run afresh") from None
+    try: state = load_weights(path, "checkpoint")
+    except ValueError as e: raise ValueError(f"{e}; delete it to start the run afresh") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a molap training checkpoint (expected format {CHECKPOINT_FORMAT})")
     if config is not None:

@@ -151,7 +151,8 @@ test_eq(sorted(p.name for p in d.iterdir()), ["a.txt"])  # nothing half-written
 # %%
 #| export
 def check_out_dir(path) -> Path:
-    "Create the output folder `path` if needed; a one-line `ValueError` if it is a file or not writable."
+    "Create the output folder `path` if needed; a one-line `ValueError` if it is empty, a file or not writable."
+    if path is None or not str(path).strip(): raise ValueError("the output folder is empty; give a folder name, e.g. --out molap-results")
     path = Path(path)
     if path.exists() and not path.is_dir(): raise ValueError(f"output folder {path} is a file; give a folder")
     try: path.mkdir(parents=True, exist_ok=True)
@@ -168,7 +169,40 @@ check_out_dir(d / "new" / "folder")
 
 # %%
 test_fail(lambda: check_out_dir(d / "a.txt"), contains="is a file")
+test_fail(lambda: check_out_dir(""), contains="output folder is empty")  # "" would be the current folder
 assert (d / "new" / "folder").is_dir()
+
+
+# %% [markdown]
+# Every weights file molap reads goes through one function. It loads with `weights_only=True` (a checkpoint is data,
+# never code) and turns any failure into one line that names the file; PyTorch's own message would advise loading
+# with `weights_only=False`, which runs whatever code the file holds, and that advice never reaches the user.
+
+# %%
+#| export
+def load_weights(path,                    # a file written by `torch.save`
+                 what: str = "checkpoint", # what the file should be, for the message
+                ):
+    "`torch.load(path, weights_only=True)` on the CPU; a one-line `ValueError` if the file cannot be read safely."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no {what} at {path}")
+    try: return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # the message alone: torch's text advises an unsafe load
+        raise ValueError(f"cannot read {what} {path}: corrupt, truncated, or not a weights-only PyTorch file "
+                         f"({type(e).__name__})") from None
+
+# %%
+(d / "ok.pt").write_bytes(b""); torch.save({"w": torch.ones(2)}, d / "ok.pt")
+load_weights(d / "ok.pt")
+
+# %%
+(d / "bad.pt").write_bytes(b"not a checkpoint")
+test_fail(lambda: load_weights(d / "bad.pt"), contains="cannot read checkpoint")
+torch.save({"f": Path("x")}, d / "code.pt")  # an object that is not plain data
+try: load_weights(d / "code.pt", "modules file")
+except ValueError as e: msg = str(e)
+assert "modules file" in msg and "weights_only=False" not in msg and "\n" not in msg, msg
+test_fail(lambda: load_weights(d / "missing.pt"), contains="no checkpoint at")
 
 
 # %% [markdown]

@@ -951,10 +951,13 @@ test_close((noisy.inputs - quiet.inputs).std().item(), 0.01 * math.sqrt(10), eps
 #| export
 def register_task(name: str,   # the new task's name (not one of the corpus)
                   make,        # (batch_size, seed, config, device) -> Batch with `task == name`
+                  overwrite: bool = False,  # replace a task added before under `name` (never one of the nine)
                  ) -> str:
     "Add a task to the corpus under `name`; returns the name."
     if not isinstance(name, str) or not name: raise ValueError(f"a task name must be a non-empty string, got {name!r}")
-    if name in TASK_NAMES or name in USER_TASKS: raise ValueError(f"task {name!r} exists already")
+    if name in TASK_NAMES: raise ValueError(f"task {name!r} is one of the corpus's nine; give your task another name")
+    if name in USER_TASKS and not overwrite:
+        raise ValueError(f"task {name!r} exists already; register_task(..., overwrite=True) replaces it")
     if not callable(make): raise ValueError("make must be a function (batch_size, seed, config, device) -> Batch")
     USER_TASKS[name] = make
     return name
@@ -969,6 +972,9 @@ def _user_batch(task, batch_size, seed, config, device) -> Batch:
         raise ValueError(f"the maker of {task!r} returned inputs {list(b.inputs.shape)} and targets "
                          f"{list(b.targets.shape)}; need [T, {batch_size}, {n_inputs(config)}] and [T, {batch_size}, {n_outputs(config)}]")
     check_batch(b)
+    if config.encoding == "paper" and (ok := accuracy(b.targets, b)) < 1:  # the score reads `direction`: they must agree
+        raise ValueError(f"the targets of {task!r} do not point to its `direction` (a perfect output would score {ok:.2f}); "
+                         "the response target must be (sin φ, cos φ) with φ = direction")
     return b
 
 
@@ -997,7 +1003,15 @@ bl, task_index("MemProLong"), (bl.epochs["delay"][1] - bl.epochs["delay"][0])[0]
 test_eq(torch.equal(make_batch("MemProLong", 8, seed=0).inputs, bl.inputs), True)
 test_eq(accuracy(bl.targets, bl), 1.0)
 test_eq(task_index("MemProLong"), len(TASK_NAMES))
-test_fail(lambda: register_task("MemPro", mem_pro_long), contains="exists already")
+test_fail(lambda: register_task("MemPro", mem_pro_long), contains="one of the corpus's nine")
+test_fail(lambda: register_task("MemProLong", mem_pro_long), contains="overwrite=True")
+register_task("MemProLong", mem_pro_long, overwrite=True)  # re-running the cell above is fine this way
+def rotated(n, seed, config, device):  # a task whose targets disagree with its answer: trained, it would score 0
+    b = mem_pro_long(n, seed, config, device)
+    return replace(b, task="Rotated", direction=b.direction + 1.)
+register_task("Rotated", rotated)
+test_fail(lambda: make_batch("Rotated", 4, seed=0), contains="do not point to its `direction`")
+USER_TASKS.pop("Rotated")
 test_fail(lambda: register_task("Other", "not a function"), contains="make must be a function")
 register_task("Bad", lambda n, seed, config, device: make_batch("MemPro", n, seed=seed))
 test_fail(lambda: make_batch("Bad", 4, seed=0), contains="must return a Batch with task='Bad'")

@@ -33,7 +33,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 import torch
 from torch import Tensor
-from molap.core import atomic_write, check_float
+from molap.core import atomic_write, check_float, load_weights
 from molap.tasks import TASK_NAMES, make_batch
 from molap.networks import LeakyRNN
 from molap.training import Profile, get_profile, train, evaluate, step_seed
@@ -290,7 +290,7 @@ def run_sequential(method: str = "dni",             # "sequential" (naive) or "d
     for k, task in enumerate(tasks):
         after = ck(f"after{k}")
         if after is not None and after.exists():  # this task is done: restore the state after it
-            s = torch.load(after, map_location="cpu", weights_only=True)
+            s = load_weights(after, "sequential-learning state")
             saved = s.get("settings", {})
             if saved != settings:  # a folder of another run (other settings, order or projection)
                 diff = {k: (saved.get(k), v) for k, v in settings.items() if saved.get(k) != v}

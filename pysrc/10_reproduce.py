@@ -34,11 +34,13 @@
 from __future__ import annotations
 import json, multiprocessing, platform, statistics
 from dataclasses import replace
+from functools import partial
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 import torch
 import molap
-from molap.core import atomic_write, check_device, check_int, check_out_dir, data_dir, load_results, set_threads
+from molap.jobs import run_jobs
+from molap.core import atomic_write, check_device, check_int, check_out_dir, data_dir, load_results, set_threads, load_weights
 from molap.tasks import TASK_NAMES, TaskConfig, draw_corpus
 from molap.training import Profile, get_profile, plot_history, evaluate, FINAL_EVAL_SEED
 from molap.primitives import latent_primitives, plot_correlations
@@ -294,6 +296,7 @@ def reproduce(profile: Profile | str = "quick",  # a `Profile` or its name ("qui
               progress: bool = True,    # stage messages and tqdm bars
               device=None,              # default: cuda if available, else cpu
               workers: int = 1,         # parallel processes for the independent runs (one torch thread each)
+              scheduler=None,           # a Dask scheduler's address (or cluster): run the independent runs there
              ) -> dict:                 # the contents of results.json
     "Run the whole comparison of the paper at a profile; write figures, report.md and results.json to `out`."
     prof = get_profile(profile)
@@ -307,20 +310,14 @@ def reproduce(profile: Profile | str = "quick",  # a `Profile` or its name ("qui
     draw_corpus(figs / "tasks", seed=0, config=prof.task)
     jobs = ([("baseline", m, s) for s in seeds for m in BASELINES] + [("sequential", m, s) for s in seeds for m in SEQUENTIAL]
             + [("molap", v, s) for s in seeds for v in VARIANTS])  # the longest runs first: the workers finish together
-    done = {}
-    say(f"[2/4] {len(jobs)} runs (baselines, sequential naive and DNI, MoLaP on each kind of modules), {workers} process(es)")
-    if workers == 1:
-        for kind, name, seed in jobs:
-            say(f"      {kind} {name}, seed {seed}")
-            done[kind, name, seed] = _job(kind, name, prof, seed, runs, progress, device, None)
-    else:  # independent runs in parallel processes, one torch thread each: both cores busy, none oversubscribed
+    where = f"on the Dask cluster {scheduler}" if scheduler is not None else f"{workers} process(es)"
+    say(f"[2/4] {len(jobs)} runs (baselines, sequential naive and DNI, MoLaP on each kind of modules), {where}")
+    job = _job
+    if workers > 1 or scheduler is not None:  # independent runs elsewhere, one torch thread each (see `run_jobs`)
         from molap.reproduce import _job as job  # the package's function (picklable), also when run from a notebook
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            futures = {pool.submit(job, k, n, prof, s, runs, False, device, 1): (k, n, s) for k, n, s in jobs}
-            for f in as_completed(futures):
-                done[futures[f]] = f.result()
-                say(f"      done: {' '.join(map(str, futures[f]))}")
+    done = run_jobs(partial(job, device=device, threads=None), {(k, n, s): (k, n, prof, s, runs) for k, n, s in jobs},
+                    workers, scheduler, progress=progress, desc=None, out=out,
+                    on_result=lambda key, r: say(f"      done: {' '.join(map(str, key))}"))
     records = {m: [] for m in ALL_METHODS}
     for key in jobs: records[done[key]["method"]].append(done[key])
     say("[3/4] canonical correlations of the corpus")
@@ -441,8 +438,7 @@ def load_network(method: str,               # a method of `ALL_METHODS`, e.g. "m
         have = [m for m in ALL_METHODS if network_file(m, prof.name, seed).exists()]
         raise FileNotFoundError(f"no shipped {method} network for profile {prof.name!r}, seed {seed}; "
                                 f"shipped: {', '.join(have) or 'none'}")
-    try: state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e: raise ValueError(f"cannot read {path}: {type(e).__name__} (corrupt or truncated?)") from None
+    state = load_weights(path, f"{method} network")
     if method in BASELINES: model, task_config = baseline_model(method, prof, seed)
     elif method in SEQUENTIAL:  # after the ninth task: the joint network's architecture (rule inputs)
         model, task_config = joint_network(prof.n_rec, task_config=prof.task, alpha=prof.alpha), joint_task_config(prof.task)
