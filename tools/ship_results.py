@@ -45,17 +45,18 @@ def ship_modules(src: Path, variant: str, profile: str, seed: int, sizes, r2):
     "The pre-trained modules of one variant's run as a small weights-only file."
     prof = get_profile(profile)
     cca = latent_primitives(prof.cca_trials, seed=seed, config=prof.task) if variant == "cca" else None
-    p = {"cca": lambda: cca_primitives(cca), "v1": v1_primitives, "answer": lambda: answer_primitives(prof, seed=seed)}[variant]()
+    p = {"cca": lambda: cca_primitives(cca), "v1": v1_primitives, "answer": lambda: answer_primitives(prof, seed=seed),
+         "oracle": lambda: answer_primitives(prof, seed=seed, source="oracle")}[variant]()
     save_pretrained(DATA / "pretrained" / f"modules-{variant}-{profile}-seed{seed}.pt", run_modules(src, variant, profile, seed, sizes, p),
                     cca, meta=dict(profile=profile, seed=seed, primitives=variant, r2=r2, module_sizes=list(sizes)))
 
 
-def own_accuracy(summary: dict, profile: str, modules_of) -> dict:
+def own_accuracy(summary: dict, profile: str, modules_of, source: str = "observed") -> dict:
     "{task: [fraction correct of the modules' own answers, per seed]} for an answer-primitives summary; `modules_of(seed, p)`."
     prof = get_profile(profile)
     own = {}
     for s in summary["seeds"]:
-        p = answer_primitives(prof, seed=s)
+        p = answer_primitives(prof, seed=s, source=source)
         own[s] = module_accuracy(modules_of(s, p), p, task_config=prof.task)
     return {t: [own[s][t] for s in summary["seeds"]] for t in TASK_NAMES}
 
@@ -105,9 +106,11 @@ def finished_runs(src: Path, method: str) -> tuple:
     records = [json.loads(p.read_text()) for p in sorted((src / "runs").glob(f"{FILE.get(method, method)}-*-seed*.json"))]
     if not records: raise SystemExit(f"no finished runs of {method} in {src / 'runs'}")
     new, profile = summarise(records), records[0]["profile"]
-    if records[0].get("variant") == "answer":
+    variant = records[0].get("variant")
+    if variant in ("answer", "oracle"):
         new["pretraining"]["own_accuracy_per_seed"] = own_accuracy(
-            new, profile, lambda s, p: run_modules(src, "answer", profile, s, records[0]["module_sizes"], p))
+            new, profile, lambda s, p: run_modules(src, variant, profile, s, records[0]["module_sizes"], p),
+            source="oracle" if variant == "oracle" else "observed")
     return records, new
 
 
@@ -121,7 +124,7 @@ def add_comparison(src: Path, method: str, key: str, label: str):
     atomic_write(path, lambda t: Path(t).write_text(json.dumps(results, indent=1)))
 
 
-def add_method(src: Path, method: str, merge: bool = False, earlier: str | None = None):
+def add_method(src: Path, method: str, merge: bool = False, earlier: str | None = None, numbers_only: bool = False):
     records, new = finished_runs(src, method)
     profile = records[0]["profile"]
     path = DATA / "results" / f"{profile}.json"
@@ -141,7 +144,7 @@ def add_method(src: Path, method: str, merge: bool = False, earlier: str | None 
     results["methods"][method]["profile_settings"] = records[0]["profile_settings"]
     atomic_write(path, lambda t: Path(t).write_text(json.dumps(results, indent=1)))
     variant = records[0].get("variant")  # MoLaP's runs have pre-trained modules to ship; baselines and random don't
-    for r in records:
+    for r in ([] if numbers_only else records):
         if variant not in (None, "random"):
             ship_modules(src, variant, profile, r["seed"], r["module_sizes"], r["pretraining"]["r2"])
         ship_weights(src, f"{FILE.get(method, method)}-{profile}-seed{r['seed']}", f"{FILE.get(method, method)}-{profile}-seed{r['seed']}")
@@ -150,7 +153,7 @@ def add_method(src: Path, method: str, merge: bool = False, earlier: str | None 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("src", help="a reproduction's output folder")
-    ap.add_argument("--numbers-only", action="store_true", help="ship results.json only")
+    ap.add_argument("--numbers-only", action="store_true", help="ship results.json only (with --add: the numbers, no weights)")
     ap.add_argument("--add", metavar="METHOD", help="add one method's finished runs to the shipped results")
     ap.add_argument("--merge", action="store_true", help="with --add: the runs are further seeds of the shipped method")
     ap.add_argument("--earlier", metavar="LABEL", help="with --add: keep the shipped summary under earlier[METHOD (LABEL)]")
@@ -159,7 +162,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     src = Path(args.src)
     if args.compare: add_comparison(src, *args.compare)
-    elif args.add: add_method(src, args.add, args.merge, args.earlier)
+    elif args.add: add_method(src, args.add, args.merge, args.earlier, args.numbers_only)
     else: ship_all(src, args.numbers_only)
     total = sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file())
     print(f"shipped to {DATA} ({total / 1e6:.1f} MB in the package data)")
