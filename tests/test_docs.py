@@ -6,7 +6,12 @@ It fails when:
 - a notebook in nbs/ has no page (named as nbdev names it: `00_tasks.ipynb` -> `tasks.html`);
 - a page links (href/src) to a local file that does not exist, or to an #anchor that the target page lacks;
 - a page's <img> points at a missing file, or a notebook's figures did not become pictures;
-- a notebook with `#| export` cells defining public functions/classes has no API reference (show_doc heading).
+- a notebook with `#| export` cells defining public functions/classes has no API reference (show_doc heading);
+- a cell that only checks things is not folded under "Checks", or another cell is;
+- the site fetches a script, stylesheet, picture or CSS import from the network (KaTeX and the Colab badge are served
+  from `site_libs/`).
+How the pages look in a browser (maths typeset, nothing cut off) is tests/test_site_browser.py's job; it shares this
+file's build.
 """
 
 import ast
@@ -57,6 +62,7 @@ def _copy_project(dest: Path) -> None:
     shutil.copytree(ROOT / PKG, dest / PKG, ignore=ignore)
     (dest / "tools").mkdir()
     shutil.copy2(ROOT / "tools" / "build_docs.py", dest / "tools" / "build_docs.py")
+    shutil.copytree(ROOT / "tools" / "vendor", dest / "tools" / "vendor")  # KaTeX, the Colab badge: served by the site
 
 
 def _build(base: Path) -> Path:
@@ -342,3 +348,68 @@ def test_title_cell_loses_nothing():
         "text in a notebook's title cell is dropped from its page by nbdev; move it to a cell of its own below the "
         "title:\n  " + "\n  ".join(lost)
     )
+
+
+# ---------------------------------------------------------------- offline, folded checks (tools/build_docs.py)
+
+
+def build_docs_module():
+    "tools/build_docs.py, imported as a module (its main() only runs as a script)."
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_docs", ROOT / "tools" / "build_docs.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_which_cells_fold_as_checks():
+    checks_only = build_docs_module().checks_only
+    assert checks_only('test_eq(f(1), 2)\ntest_fail(lambda: f(-1), contains="negative")')
+    assert checks_only("x = f(3)\nassert x > 0")  # set-up, then the check
+    assert checks_only("for s in (1, 2):\n    test_close(g(s), 1., eps=1e-3)")
+    assert checks_only("with ExceptionExpected(ValueError):\n    f(-1)")
+    assert checks_only("#| slow: true\ntest_eq(f(1), 2)")
+    assert not checks_only("x = f(3)\ny = g(x)\nz = h(y)\nassert z")  # a lesson's code with a check at the end
+    assert not checks_only("f(3)")  # no check at all
+    assert not checks_only("#| echo: false\ntest_eq(f(1), 2)")  # the cell decides how it shows
+    assert not checks_only("#| export\ndef f(x): return x\nassert f(1) == 1")
+    assert not checks_only("test_eq(f(1), 2")  # not Python: left alone
+
+
+def test_checks_are_folded(site):
+    "Each lesson's cells that only check things (and show nothing) are folded under a \"Checks\" summary."
+    bd = build_docs_module()
+    problems = []
+    for nb in notebooks():
+        page = site / page_of(nb)
+        if not page.is_file():
+            continue
+        want = 0
+        for c in read_nb(nb).get("cells", []):
+            code = src(c)
+            if c.get("cell_type") == "code" and not c.get("outputs") and "hide" not in directives(code) and bd.checks_only(code):
+                want += 1
+        got = page.read_text(encoding="utf-8").count("<summary>Checks</summary>")
+        if got != want:
+            problems.append(f"{page_of(nb)}: {want} cell(s) of checks in {nb.name}, {got} folded on the page")
+    assert not problems, "\n  ".join(["checks not folded as expected:", *problems])
+
+
+def test_site_needs_no_network(site):
+    "Scripts, stylesheets, pictures and CSS imports are served by the site itself: KaTeX, the Colab badge, the theme."
+    remote = re.compile(r"^(https?:)?//")
+    problems = []
+    for page in html_pages(site):
+        for tag, url in parse(page).links:
+            if tag in ("script", "link", "img", "source", "iframe") and remote.match(url or ""):
+                problems.append(f"{page.relative_to(site)}: <{tag}> {url}")
+    for css in (site / "site_libs").rglob("*.css"):
+        for m in re.finditer(r"@import\s+url\(\s*[\"']?((?:https?:)?//[^)\"']+)", css.read_text(encoding="utf-8")):
+            problems.append(f"{css.relative_to(site)}: @import {m.group(1)}")
+    assert not problems, "\n  ".join(["the site fetches from the network (it must render offline):", *problems])
+    maths = [p for p in html_pages(site) if 'class="math' in p.read_text(encoding="utf-8")]
+    if maths:
+        assert (site / "site_libs" / "katex" / "katex.min.js").is_file(), "pages have maths, but KaTeX is not in site_libs/katex"
+    if any("colab.research.google.com" in p.read_text(encoding="utf-8") for p in html_pages(site)):
+        assert (site / "site_libs" / "colab-badge.svg").is_file(), "pages have Colab badges, but site_libs/colab-badge.svg is missing"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Build the documentation site offline, without Quarto.
 
-    python tools/build_docs.py [--out _site] [--readme] [--force] [--strict]
+    python tools/build_docs.py [--out _site] [--readme] [--force] [--strict] [--katex DIST|cdn] [--no-fold-checks]
 
 Run it from the repository root (it moves there itself). The steps:
 
@@ -13,10 +13,28 @@ Run it from the repository root (it moves there itself). The steps:
 3. `_proc/` is copied to a scratch folder, where each page is renamed to the name nbdev's links use (the
    `output-file` of its front matter: `00_tasks.ipynb` -> `tasks.ipynb`, as `nbdev.config.nbpath2html` does), and
    links to the old names (in Markdown cells, Markdown/HTML outputs, `sidebar.yml`, `_quarto.yml`) are rewritten.
+   Code cells that only check things (`test_eq(...)`, `test_fail(...)`, `test_close(...)`, `assert ...` and the set-up
+   they need, at least a third of their lines checks, and no output: see `checks_only`) get
+   Quarto's `#| code-fold: true` and `#| code-summary: "Checks"`, so that a lesson reads as a lesson and its checks
+   open with a click (`--no-fold-checks` leaves them open; a cell that sets `code-fold` itself is left alone).
 4. smalldocs renders that folder into `--out` (default `_site`), and the pictures that smalldocs inlines as data
    URIs are written out as files under `<page>_files/figure-html/`, as Quarto lays them out.
-5. With `--readme`, `README.md` is written at the repository root from the processed `index.ipynb` with
+5. The site is made to render offline, with nothing fetched from the network:
+   - maths: smalldocs links KaTeX from a CDN; the build copies KaTeX into `site_libs/katex/` and points the pages
+     there. By default the copy vendored in `tools/vendor/katex/` (KaTeX 0.16.47; see its README to refresh it);
+     `--katex DIST` takes another KaTeX `dist` folder (from `npm pack katex`), `--katex cdn` keeps the CDN links.
+     `tools/vendor/fit-maths.js` goes with it: a display equation slightly wider than the column is shrunk to fit.
+   - the "Open In Colab" badges: the picture Colab hosts is replaced by `site_libs/colab-badge.svg`
+     (`tools/vendor/colab-badge.svg`); the badges still link to Colab.
+   - the theme's Google Fonts `@import` (which blocks the first paint until it fails offline) is removed: the
+     pages use the theme's fallback fonts, the same offline and online.
+6. With `--readme`, `README.md` is written at the repository root from the processed `index.ipynb` with
    nbconvert's Markdown exporter.
+
+Wide content is handled by `nbs/styles.css`, which Quarto uses too: code, signatures and text outputs wrap at the
+edge of their box; tables and display maths too wide for the column scroll inside their own box. `tests/test_site_browser.py` renders the built pages
+in headless Chromium and fails on raw TeX, on anything cut off or overflowing the page and on broken pictures;
+`tools/screenshot_docs.sh` screenshots the pages to check them by eye.
 
 Quarto, where it can be installed (CI), remains the publishing path: `nbdev-docs` (see .github/workflows/deploy.yml).
 """
@@ -33,6 +51,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path, PurePosixPath
+
+KATEX_VERSION = "0.16.47"  # the copy in tools/vendor/katex
+VENDOR = Path(__file__).resolve().parent / "vendor"
 
 PAGE_EXTS = (".ipynb", ".qmd", ".md")
 # smalldocs warnings about Quarto options that only matter to Quarto (or to nbdev's Quarto render), not to this site
@@ -199,7 +220,75 @@ def icon_only_to_tools(cfg: dict) -> dict:
     return cfg
 
 
-def stage_for_smalldocs(cache: Path, stage: Path, site_url: str = "") -> dict[PurePosixPath, PurePosixPath]:
+# fastcore.test's checks, and the context managers that only expect something
+CHECK_CALLS = re.compile(r"^(test(_\w+)?|ExceptionExpected|assert\w*)$")
+CHECK_SHARE = 1 / 3  # a cell is folded when at least this share of its code lines are checks (the rest: their set-up)
+# a cell that sets one of these decides how it shows itself; an exported cell is the package's code
+KEEP_OPTIONS = ("code-fold", "echo", "include", "output", "export", "exports", "exporti")
+
+
+def check_leaves(node) -> list[tuple[int, bool]]:
+    """The simple statements of a statement, as (lines, whether it checks): compound statements (`for`, `with`, `if`,
+    `try`) are looked into; `assert`, a call to `test_eq`/`test_fail`/... and `with ExceptionExpected(...)` check."""
+    import ast
+
+    span = node.end_lineno - node.lineno + 1
+
+    def checking_call(e) -> bool:
+        if not isinstance(e, ast.Call):
+            return False
+        f = e.func
+        return bool(CHECK_CALLS.match(f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""))
+
+    if isinstance(node, ast.Assert) or (isinstance(node, ast.Expr) and checking_call(node.value)):
+        return [(span, True)]
+    if isinstance(node, ast.With) and all(checking_call(i.context_expr) for i in node.items):
+        return [(span, True)]  # `with ExceptionExpected(...)`: the body is what is expected to fail
+    if isinstance(node, (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try)):
+        kids = [*node.body, *getattr(node, "orelse", []), *getattr(node, "finalbody", [])]
+        kids += [s for h in getattr(node, "handlers", []) for s in h.body]
+        return [leaf for k in kids for leaf in check_leaves(k)]
+    return [(span, False)]  # assignments, definitions, other calls: setting up
+
+
+def checks_only(source: str) -> bool:
+    """Whether a code cell only checks things: it has checking statements (see `check_leaves`), and they make at
+    least `CHECK_SHARE` of its code lines (the rest set them up). Cells with `#|` options that decide how they show
+    (`KEEP_OPTIONS`) are left alone."""
+    import ast
+
+    lines = source.splitlines()
+    if any(re.match(rf"^\s*#\s*\|\s*({'|'.join(KEEP_OPTIONS)})\b", l) for l in lines):
+        return False
+    code = "\n".join("" if re.match(r"^\s*[%!]", l) else l for l in lines)  # magics: blank, so that line numbers hold
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return False
+    leaves = [leaf for n in body for leaf in check_leaves(n)]
+    if not any(ok for _, ok in leaves):
+        return False
+    return sum(n for n, ok in leaves if ok) >= CHECK_SHARE * sum(n for n, _ in leaves)
+
+
+def fold_checks(nb: dict) -> int:
+    "Fold the code of the cells that only check things and show nothing (Quarto's `code-fold`, summary \"Checks\"). Returns how many."
+    n = 0
+    for c in nb.get("cells", []):
+        if c.get("cell_type") != "code":
+            continue
+        src = cell_text(c.get("source"))
+        if not c.get("outputs") and checks_only(src):  # a cell that shows something keeps its code in view
+            lines = src.splitlines(keepends=True)
+            k = 0
+            while k < len(lines) and re.match(r"^\s*#\s*\|", lines[k]):
+                k += 1  # after the cell's own options, which Quarto reads as one block at the top
+            c["source"] = "".join(lines[:k]) + '#| code-fold: true\n#| code-summary: "Checks"\n' + "".join(lines[k:])
+            n += 1
+    return n
+
+
+def stage_for_smalldocs(cache: Path, stage: Path, site_url: str = "", fold: bool = True) -> dict[PurePosixPath, PurePosixPath]:
     "Copy `_proc` to `stage`, rename the pages to nbdev's names and fix the links. Returns {old: new} for the pages."
     import yaml
 
@@ -221,12 +310,15 @@ def stage_for_smalldocs(cache: Path, stage: Path, site_url: str = "") -> dict[Pu
     for src, new in mapping.items():
         (stage / src).rename(stage / new)
     final = {mapping.get(p, p): p for p in pages}  # staged page -> its original name
+    folded = 0
 
     for page in final:
         f = stage / page
         if page.suffix == ".ipynb":
             nb = read_nb(f)
             fm, idx = front_matter(nb)
+            if fold:
+                folded += fold_checks(nb)
             if idx is not None and "output-file" in fm:  # smalldocs does not read it; the file name now says it
                 fm.pop("output-file")
                 nb["cells"][idx]["source"] = "---\n" + yaml.safe_dump(fm, sort_keys=False, allow_unicode=True) + "---\n"
@@ -252,6 +344,8 @@ def stage_for_smalldocs(cache: Path, stage: Path, site_url: str = "") -> dict[Pu
                 f.write_text(yaml.safe_dump(new, sort_keys=False, allow_unicode=True), encoding="utf-8")
     if not (stage / "sidebar.yml").exists():
         raise DocsError("there is no nbs/sidebar.yml (nbdev_sidebar makes it unless custom_sidebar = true), so the site would have no sidebar")
+    if fold:
+        say(f"folded {folded} cell(s) that only check things (summary \"Checks\")")
     return mapping
 
 
@@ -287,20 +381,61 @@ def extract_images(out: Path) -> int:
 
 
 KATEX_CDN = re.compile(r"https://cdn\.jsdelivr\.net/npm/katex@[^/\"']+/dist")
+COLAB_BADGE = re.compile(r"https://colab\.research\.google\.com/assets/colab-badge\.svg")
+FONT_IMPORT = re.compile(r"@import\s+url\(\s*[\"']?https?://fonts\.googleapis\.com/[^)]*\)\s*;?")
+
+
+def site_rel(out: Path, page: Path, target: str) -> str:
+    "The relative URL from `page` to `target` (a path inside the site `out`)."
+    return posixpath.relpath((out / target).as_posix(), page.parent.as_posix())
 
 
 def vendor_katex(out: Path, katex_dist: Path) -> int:
-    "Copy a KaTeX `dist` folder into site_libs/katex and point the pages at it, so that maths renders offline."
+    """Copy KaTeX (its `dist` folder, or the subset vendored in tools/vendor/katex) into `site_libs/katex` and point
+    the pages at it instead of the CDN, so that maths renders offline; add `tools/vendor/fit-maths.js`, which shrinks
+    a display equation slightly wider than the column to fit it. Returns the number of pages with maths."""
     if not (katex_dist / "katex.min.js").is_file() or not (katex_dist / "contrib" / "auto-render.min.js").is_file():
         raise DocsError(f"--katex {katex_dist}: not a KaTeX dist folder (no katex.min.js and contrib/auto-render.min.js)")
     dest = out / "site_libs" / "katex"
-    shutil.copytree(katex_dist, dest, dirs_exist_ok=True)
+    shutil.copytree(katex_dist, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.md", "*.mjs", "package.json"))
+    shutil.copy2(VENDOR / "fit-maths.js", dest / "fit-maths.js")
     n = 0
     for page in out.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         if KATEX_CDN.search(text):
-            local = posixpath.relpath(dest.as_posix(), page.parent.as_posix())
-            page.write_text(KATEX_CDN.sub(local, text), encoding="utf-8")
+            text = KATEX_CDN.sub(site_rel(out, page, "site_libs/katex"), text)
+            # after smalldocs.js, which typesets the maths (deferred scripts run in document order)
+            fit = f'<script src="{site_rel(out, page, "site_libs/katex/fit-maths.js")}" defer></script>'
+            text = text.replace("</head>", fit + "\n</head>", 1)
+            page.write_text(text, encoding="utf-8")
+            n += 1
+        if re.search(r"""(?:src|href)=["']?(?:https?:)?//[^"'>]*katex""", text):
+            raise DocsError(f"{page.relative_to(out)} loads KaTeX from an address KATEX_CDN does not match: update it in {__file__}")
+    return n
+
+
+def serve_colab_badge(out: Path, badge: Path) -> int:
+    "Serve the \"Open In Colab\" badge picture from the site (`site_libs/colab-badge.svg`). Returns the number of pages changed."
+    if not badge.is_file():
+        raise DocsError(f"the Colab badge {badge} is missing")
+    shutil.copy2(badge, out / "site_libs" / "colab-badge.svg")
+    n = 0
+    for page in out.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        if COLAB_BADGE.search(text):
+            page.write_text(COLAB_BADGE.sub(site_rel(out, page, "site_libs/colab-badge.svg"), text), encoding="utf-8")
+            n += 1
+    return n
+
+
+def drop_font_imports(out: Path) -> int:
+    "Remove the theme's Google Fonts `@import`: offline it holds the first paint until it fails. Returns the files changed."
+    n = 0
+    for css in (out / "site_libs").rglob("*.css"):
+        text = css.read_text(encoding="utf-8")
+        new = FONT_IMPORT.sub("", text)
+        if new != text:
+            css.write_text(new, encoding="utf-8")
             n += 1
     return n
 
@@ -439,7 +574,11 @@ def main(argv=None) -> int:
     p.add_argument("--strict", action="store_true", help="fail on broken links that smalldocs finds")
     p.add_argument("--keep-stage", metavar="DIR", help="stage the renamed pages in DIR and keep them (default: a temporary folder)")
     p.add_argument("--inline-images", action="store_true", help="leave notebook pictures as data URIs in the pages")
-    p.add_argument("--katex", metavar="DIST", help="a KaTeX dist folder (npm pack katex) to serve maths from the site, not from the CDN")
+    p.add_argument("--katex", metavar="DIST|cdn", default=str(VENDOR / "katex"),
+                   help=f"the KaTeX the site serves its maths with: a KaTeX dist folder (default: tools/vendor/katex, KaTeX {KATEX_VERSION}), "
+                   "or `cdn` to leave smalldocs' links to the jsDelivr CDN (the maths then needs the network)")
+    p.add_argument("--no-fold-checks", dest="fold_checks", action="store_false",
+                   help="do not fold the code cells that only check things (test_eq, test_fail, assert, ...)")
     p.add_argument("--n-workers", type=int, default=min(os.cpu_count() or 1, 4), help="nbdev processing workers")
     p.add_argument("--verbose", "-v", action="store_true", help="print every smalldocs message and warning")
     args = p.parse_args(argv)
@@ -457,7 +596,7 @@ def main(argv=None) -> int:
         cache, cfg = nbdev_stage(args.n_workers, args.force)
         with tempfile.TemporaryDirectory(prefix="molap-docs-") as tmp:
             stage = (cwd / args.keep_stage).resolve() if args.keep_stage else Path(tmp) / "site-src"
-            mapping = stage_for_smalldocs(cache, stage, docs_url(cfg))
+            mapping = stage_for_smalldocs(cache, stage, docs_url(cfg), fold=args.fold_checks)
             if mapping:
                 say("renamed: " + ", ".join(f"{a} -> {b}" for a, b in mapping.items()))
             render(stage, out, args.strict, args.verbose)
@@ -465,9 +604,13 @@ def main(argv=None) -> int:
             n = extract_images(out)
             if n:
                 say(f"wrote {n} notebook picture(s) as files")
-        if args.katex:
+        if args.katex != "cdn":
             n = vendor_katex(out, (cwd / args.katex).resolve())
-            say(f"KaTeX served from site_libs/katex on {n} page(s)")
+            say(f"KaTeX served from site_libs/katex on {n} page(s) with maths")
+        n = serve_colab_badge(out, VENDOR / "colab-badge.svg")
+        if n:
+            say(f"Colab badge served from site_libs/colab-badge.svg on {n} page(s)")
+        drop_font_imports(out)
         (out / ".nojekyll").touch()  # GitHub Pages: serve site_libs/ and *_files/ as they are
         if args.readme:
             try:

@@ -4,8 +4,11 @@
 #   tools/screenshot_docs.sh [SITE_DIR] [OUT_DIR] [PAGE.html ...]
 #
 # SITE_DIR defaults to _site (build it with `python tools/build_docs.py`), OUT_DIR to /tmp/molap-screens.
-# With no PAGE given, every top-level *.html page of the site is shot. Each page becomes OUT_DIR/<page>.png,
-# 1280x2400 (override with WINDOW=1280,4000). Needs chromium: `apt-get update && apt-get install -y chromium`.
+# With no PAGE given, every top-level *.html page of the site is shot. Each page becomes OUT_DIR/<page>.png, its top
+# 1280x2400 pixels (override with WINDOW=1280,4000). With FULL=1, each whole page is shot instead, in tiles
+# OUT_DIR/<page>-01.png, -02.png, ... (WIDTH=1280, TILE=2400 pixels high), through the DevTools driver of
+# tests/test_site_browser.py (run from the repository's Python environment).
+# Needs chromium: `apt-get update && apt-get install -y chromium`.
 set -euo pipefail
 
 site=${1:-_site}
@@ -30,6 +33,13 @@ site=$(cd "$site" && pwd)
 mkdir -p "$outdir"
 outdir=$(cd "$outdir" && pwd)
 
+if [ "${FULL:-0}" = 1 ]; then
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  py=python
+  command -v "$py" >/dev/null 2>&1 || py=python3
+  exec "$py" "$here/tests/test_site_browser.py" --screenshots "$outdir" "$site" "$@"
+fi
+
 if [ $# -gt 0 ]; then
   pages=("$@")
 else
@@ -43,10 +53,11 @@ status=0
 for page in "${pages[@]}"; do
   png="$outdir/${page%.html}.png"
   rm -f "$png"
-  # --virtual-time-budget lets the page's scripts (sidebar, code copy, search) run before the shot
+  # --virtual-time-budget lets the page's scripts (maths, sidebar, code copy, search) run before the shot; scrollbars are
+  # left visible, so that a box that scrolls sideways shows it (and is not mistaken for cut-off content)
   timeout 60 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
-    --hide-scrollbars --virtual-time-budget=3000 \
+    --virtual-time-budget=5000 \
     --user-data-dir="$profile" --screenshot="$png" --window-size="$window" \
     "file://$site/$page" >/dev/null 2>&1 || true
   if [ -s "$png" ]; then
