@@ -6,17 +6,18 @@ Docs: https://molap-dev.github.io/molap/cli.html.md"""
 
 # %% ../nbs/20_cli.ipynb #650d8a16
 from __future__ import annotations
-import argparse, sys
+import argparse, os, signal, sys
 from dataclasses import replace
 from pathlib import Path
 import torch
 from . import __version__
 from .core import set_threads, check_device, check_out_dir, DEFAULT_THREADS
+from .jobs import JobsFailed
 from .tasks import TASK_NAMES, TaskConfig, draw_corpus
 from .training import PROFILES, get_profile
 
 # %% auto #0
-__all__ = ['STAGES', 'profile_from_args', 'main']
+__all__ = ['STAGES', 'profile_from_args', 'results_summary', 'main']
 
 # %% ../nbs/20_cli.ipynb #bb0400b1
 STAGES = ("pretrain", "molap", "separate", "joint")  # the training stages of a profile, each with a --<stage>-steps
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, default=1, help="parallel processes for independent runs (one thread each)")
     b.add_argument("--out", required=True, help="folder for checkpoints and records (re-run to resume)")
     b.add_argument("--methods", nargs="+", choices=["separate", "joint"], default=["separate", "joint"])
+    b.add_argument("--workers", type=int, default=1, help="parallel processes (one thread each)")
     r.add_argument("--no-robustness", action="store_true", help="skip the robustness analysis after the comparison")
     r.add_argument("--no-generalisation", action="store_true", help="skip the leave-one-task-out experiment at the end")
     from molap.reproduce import METHOD_ORDER
@@ -74,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     g.add_argument("--workers", type=int, default=1, help="parallel processes (one thread each)")
     g.add_argument("--device", default=None, help="e.g. cuda; default: cuda if available, else cpu")
+    for c in (r, b, q, g):
+        c.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help='a Dask scheduler (tcp://host:8786): run the independent runs on its cluster, instead of '
+                            '--workers; --out must be a folder every worker shares (pip install "molap[cluster]")')
     return p
 
 # %% ../nbs/20_cli.ipynb #8db9b97d
@@ -87,6 +93,14 @@ def profile_from_args(args):
     if not changes: return prof
     tag = "-".join(f"{k}{getattr(args, k + '_steps')}" if k in STAGES else f"sigma{args.sigma_in:g}" for k in changes)
     return replace(prof, name=f"{prof.name}-{tag}", **changes)
+
+def results_summary(res: dict) -> str:
+    "A short table of a reproduction's results for the console: mean, tasks ≥ 0.95 and trained parameters per method."
+    rows = [f"{'method':14s} {'mean':>6s} {'tasks >= 0.95':>14s} {'trained per task':>17s}"]
+    for m, r in res["methods"].items():
+        ok = sum(a >= 0.95 for a in r["accuracy"].values())
+        rows.append(f"{m:14s} {r['mean_accuracy']:6.3f} {ok:>10d} of 9 {r['trained_parameters_per_task']:>17,}")
+    return f"Fraction correct ({res['profile']} profile, seeds {res['seeds']}):\n" + "\n".join(rows)
 
 def main(argv=None) -> int:
     "Entry point of the `molap` console command."
@@ -102,45 +116,60 @@ def main(argv=None) -> int:
         elif args.command == "reproduce":
             from molap.reproduce import reproduce
             prof = profile_from_args(args)
-            res = reproduce(prof, args.out, seeds=args.seeds, device=args.device, workers=args.workers)
-            print({m: round(r["mean_accuracy"], 3) for m, r in res["methods"].items()})
+            res = reproduce(prof, args.out, seeds=args.seeds, device=args.device, workers=args.workers,
+                            scheduler=args.scheduler)
+            summary = [results_summary(res)]  # printed at the end, after the analyses' progress
             if not args.no_robustness:
-                from molap.robustness import robustness, verdict_counts
+                from molap.robustness import robustness, verdict_summary
                 # two draws per magnitude (molap robustness defaults to four): the main job stays within minutes
-                rob = robustness(prof, args.out, seeds=args.seeds, workers=args.workers, draws=2)
-                print("robustness (MoLaP's normalised area vs each method):", verdict_counts(rob["claims"]))
+                rob = robustness(prof, args.out, seeds=args.seeds, workers=args.workers, draws=2, scheduler=args.scheduler)
+                summary.append("Robustness (normalised area; robustness.md): " + verdict_summary(rob["claims"]))
             if not args.no_generalisation:
                 from molap.generalisation import generalisation, REPRODUCE_HELD_OUT, claims
                 # a subset of held-out tasks keeps the main job within minutes; `molap generalise` runs all nine
                 gen = generalisation(prof, args.out, seeds=args.seeds, held_out=REPRODUCE_HELD_OUT, workers=args.workers,
-                                     device=args.device)
-                print("generalisation (held-out MoLaP facilitated?):", {c["task"]: c["facilitated"] for c in claims(gen)})
+                                     device=args.device, scheduler=args.scheduler)
+                cs = claims(gen)
+                summary.append("Generalisation (generalisation.md): learning a held-out task is facilitated for "
+                               + (", ".join(c["task"] for c in cs if c["facilitated"]) or "none")
+                               + "; not for " + (", ".join(c["task"] for c in cs if not c["facilitated"]) or "none") + ".")
+            print("\n" + "\n\n".join(summary) + f"\n\nreport: {Path(args.out) / 'report.md'}")
         elif args.command == "robustness":
-            from molap.robustness import robustness, verdict_counts
+            from molap.robustness import robustness, verdict_summary
             rob = robustness(args.profile, args.out, seeds=args.seeds, methods=args.methods, draws=args.draws,
-                             n_trials=args.trials, workers=args.workers, train=args.train or args.profile != "full")
+                             n_trials=args.trials, workers=args.workers, train=args.train or args.profile != "full",
+                             scheduler=args.scheduler)
             print(f"wrote {Path(args.out) / 'robustness.md'} and robustness.json")
-            if rob["claims"]: print("MoLaP's normalised area vs each method:", verdict_counts(rob["claims"]))
+            if rob["claims"]: print(verdict_summary(rob["claims"]))
         elif args.command == "generalise":
             from molap.generalisation import generalisation, claims
             gen = generalisation(args.profile, args.out, seeds=args.seeds, held_out=args.held_out, methods=args.methods,
-                                 workers=args.workers, device=args.device)
+                                 workers=args.workers, device=args.device, scheduler=args.scheduler)
             print(f"wrote {Path(args.out) / 'generalisation.md'} and generalisation.json")
             print("held-out MoLaP facilitated?", {c["task"]: c["facilitated"] for c in claims(gen)})
         elif args.command == "baselines":
-            from molap.baselines import run_baseline, results_table
+            from functools import partial
+            from molap.baselines import results_table
+            from molap.jobs import run_jobs
+            from molap.reproduce import _job
             prof, device = profile_from_args(args), check_device(args.device)
-            check_out_dir(args.out)
-            records = {}
-            for seed in args.seeds:
-                for m in args.methods:
-                    records[f"{m} seed {seed}"], _ = run_baseline(m, prof, seed=seed, out=args.out, device=device)
-            print(results_table(records))
+            folder = check_out_dir(args.out)
+            jobs = {(m, seed): ("baseline", m, prof, seed, folder) for seed in args.seeds for m in args.methods}
+            done = run_jobs(partial(_job, device=device, threads=None), jobs, args.workers, args.scheduler, desc=None,
+                            out=folder)
+            print(results_table({f"{m} seed {seed}": done[m, seed] for m, seed in jobs}))
     except (ValueError, FileNotFoundError) as e:
         print(f"molap {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except JobsFailed as e:  # every other job finished and kept its results
+        print(f"molap {args.command}: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
+        if argv is None: signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command ends: more Ctrl-Cs print no traceback
         again = f"run the same command again to resume from {out}" if out else "nothing was saved"
         print(f"\nmolap {args.command}: interrupted; every finished step is kept: {again}", file=sys.stderr)
+        if argv is None and "distributed" in sys.modules:  # after a Dask client, the interpreter's teardown takes tens of
+            sys.stdout.flush(); sys.stderr.flush()           # seconds on a busy machine; every file is written: skip it
+            os._exit(130)
         return 130
     return 0

@@ -25,9 +25,10 @@ from .sequential import SEQUENTIAL, run_sequential, summarise_sequential, plot_a
 from .baselines import joint_network, joint_task_config
 
 # %% auto #0
-__all__ = ['METHOD_ORDER', 'ALL_METHODS', 'CHANCE', 'COST_KEYS', 'OVER_TRIALS_SEED', 'compact_history', 'summarise',
-           'plot_accuracy', 'plot_learning', 'plot_cost', 'claims', 'report_markdown', 'reproduce', 'network_file',
-           'load_network', 'accuracy_over_trials']
+__all__ = ['METHOD_ORDER', 'ALL_METHODS', 'CHANCE', 'COST_KEYS', 'METHOD_COLOURS', 'PAPER_RANGES', 'OVER_TRIALS_SEED',
+           'compact_history', 'summarise', 'method_colour', 'plot_accuracy', 'plot_learning', 'plot_cost', 'claims',
+           'report_markdown', 'reproduce', 'network_file', 'load_network', 'accuracy_over_trials', 'plot_overview',
+           'plot_headline', 'plot_total_cost']
 
 # %% ../nbs/10_reproduce.ipynb #323470c7
 METHOD_ORDER = tuple(method_name(v) for v in VARIANTS) + BASELINES  # MoLaP (default), its variants, the baselines
@@ -74,6 +75,14 @@ def _summarise_sequential(records: list) -> dict:
                 order=records[0]["order"], trials_per_step=records[0]["train_config"]["batch_size"])
 
 # %% ../nbs/10_reproduce.ipynb #713f49dc
+METHOD_COLOURS = {"molap": "C0", "molap-oracle": "#9ecae1", "molap-lag0": "C7", "molap-v1": "C8", "molap-random": "0.5",
+                  "separate": "C3", "joint": "C1", "sequential": "C5", "dni": "C4"}  # one colour per method, everywhere
+PAPER_RANGES = {"molap": (0.96, 1.00), "dni": (0.58, 0.73)}  # read off the paper's v1 figure: MoLaP on every task; DNI on T1–T8 (T9 at 1.0)
+
+def method_colour(m: str) -> str:
+    "The colour of method `m` in every figure (grey for a method without one)."
+    return METHOD_COLOURS.get(m, "0.3")
+
 def plot_accuracy(results: dict):
     "Fraction correct per task, one bar per method (error bars: sd over seeds); returns the figure."
     import matplotlib.pyplot as plt
@@ -84,7 +93,7 @@ def plot_accuracy(results: dict):
         r = results["methods"][m]
         xs = [i + (k - (len(methods) - 1) / 2) * w for i in range(len(TASK_NAMES))]
         ax.bar(xs, [r["accuracy"][t] for t in TASK_NAMES], w, yerr=[r["accuracy_sd"][t] for t in TASK_NAMES],
-               label=m, color=f"C{k}")
+               label=m, color=method_colour(m))
     ax.axhline(0.95, color="k", lw=0.6, ls=":", label="target 0.95")
     ax.axhline(CHANCE, color="0.5", lw=0.8, ls="--", label=f"chance {CHANCE:.1f}")
     ax.set_xticks(range(len(TASK_NAMES)), [f"T{i + 1}\n{t}" for i, t in enumerate(TASK_NAMES)], fontsize=7)
@@ -104,7 +113,7 @@ def plot_cost(results: dict):
     methods = [m for m in ALL_METHODS if m in results["methods"]]
     fig, axs = plt.subplots(1, 2, figsize=(10, 3), constrained_layout=True)
     for ax, key in zip(axs, ("trained_parameters_per_task", "parameter_updates")):
-        ax.bar(methods, [results["methods"][m][key] for m in methods], color=[f"C{k}" for k in range(len(methods))])
+        ax.bar(methods, [results["methods"][m][key] for m in methods], color=[method_colour(m) for m in methods])
         ax.set(yscale="log", title=key.replace("_", " "), ylabel=key.replace("_", " ") + " (log)")
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     return fig
@@ -150,7 +159,8 @@ def claims(results: dict, target: float = 0.95) -> list:
                f"task, {share:.1%} of a separate network's {sep['trained_parameters_per_task']:,}; counting the "
                f"modules' pre-training ({m.get('pretraining', {}).get('trained_parameters', 0):,} parameters, once for "
                f"all tasks), {(m['trained_parameters_per_task'] * len(TASK_NAMES) + m.get('pretraining', {}).get('trained_parameters', 0)) / (sep['trained_parameters_per_task'] * len(TASK_NAMES)):.1%} of the nine separate networks' in total.")
-    out.append(_cost_claim(m, sep, results["profile"]))
+    if all(k in r for r in (m, sep) for k in ("parameter_updates", "train_seconds", "optimizer_steps")):  # costs recorded
+        out.append(_cost_claim(m, sep, results.get("profile", "full")))
     if "molap-random" in R:
         rnd = R["molap-random"]
         stage = lambda r: (r["optimizer_steps"], r["trials_per_step"])
@@ -180,7 +190,9 @@ def report_markdown(results: dict, figures: dict) -> str:
              + (f", mean ± sd over {len(results['seeds'])} seeds." if len(results["seeds"]) > 1 else
                 ", from one seed (no spread can be given)."), "",
              "The paper (v1 figure) shows MoLaP and separate networks at ≈0.96–1.00 on every task, with MoLaP training "
-             "a small fraction of the parameters.", ""]
+             "a small fraction of the parameters.", "",
+             "Companions in this folder, written by the steps after this comparison: [robustness.md](robustness.md) "
+             "(the second claim) and [generalisation.md](generalisation.md) (the third).", ""]
     if results["profile"] != "full":
         lines += [f"**{results['profile']} profile:** smaller networks trained briefly. It checks the pipeline and "
                   "shows what learns first; the paper's claims (every task ≥ 0.95) need the full profile, whose shipped "
@@ -269,7 +281,8 @@ def reproduce(profile: Profile | str = "quick",  # a `Profile` or its name ("qui
     say("[4/4] figures, report.md, results.json")
     results = dict(profile=prof.name, seeds=seeds, molap_version=molap.__version__, torch=torch.__version__,
                    device=device, machine=platform.machine(), cca_correlations=cca.corrs.tolist(),
-                   profile_settings=prof.to_dict(), methods={m: summarise(r) for m, r in records.items()})
+                   profile_settings=prof.to_dict(), primitives_source="observed",  # MoLaP's; molap-oracle reads the records
+                   methods={m: summarise(r) for m, r in records.items()})
     figures = {"accuracy per task": _savefig(plot_accuracy(results), figs / "accuracy.png"),
                "cost": _savefig(plot_cost(results), figs / "cost.png"),
                "learning curves": _savefig(plot_learning(results), figs / "learning_curves.png"),
@@ -325,3 +338,72 @@ def accuracy_over_trials(model: torch.nn.Module,
     sizes = [min(chunk, n_trials - i) for i in range(0, check_int("n_trials", n_trials), chunk)]
     parts = [evaluate(model, TASK_NAMES, n, cfg, seed=seed + 100 * k) for k, n in enumerate(sizes)]  # disjoint batch seeds
     return {t: sum(p[t] * n for p, n in zip(parts, sizes)) / n_trials for t in TASK_NAMES}
+
+# %% ../nbs/10_reproduce.ipynb #9f74e48c
+def plot_overview():
+    "MoLaP in one picture: the corpus, its latent primitives, modules pre-trained on them, then J frozen and per-task I_T, O_T."
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+    fig, ax = plt.subplots(figsize=(11, 2.6)); ax.set(xlim=(0, 11), ylim=(0, 2.6)); ax.axis("off")
+    steps = [("Task corpus", "nine tasks T1–T9:\ninputs x(t), targets y(t)"),
+             ("Latent primitives", "CCA of the corpus:\nU = XA, V = YB\nsplit over 3 modules"),
+             ("Modules pre-trained", "M1–M3, the diagonal\nblocks of one J:\nmodule i turns U_i into V_i"),
+             ("Tasks on a frozen J", "J frozen, shared;\neach task trains only\nits own I_T and O_T")]
+    for k, (head, body) in enumerate(steps):
+        x = 0.2 + k * 2.75
+        ax.add_patch(FancyBboxPatch((x, 0.25), 2.25, 2.05, boxstyle="round,pad=0.05", fc=("#deebf7" if k else "#f0f0f0"), ec="0.4"))
+        ax.text(x + 1.125, 2.0, head, ha="center", va="center", fontsize=10, weight="bold")
+        ax.text(x + 1.125, 1.05, body, ha="center", va="center", fontsize=8.5)
+        if k: ax.annotate("", (x - 0.05, 1.3), (x - 0.45, 1.3), arrowprops=dict(arrowstyle="->", lw=1.5, color="0.3"))
+    fig.tight_layout()
+    return fig
+
+def plot_headline(results: dict, methods=("molap", "separate", "joint", "dni")):
+    "Fraction correct per task: MoLaP against separate, joint and DNI (after all nine tasks), the paper's values marked."
+    import matplotlib.pyplot as plt
+    R = results["methods"]; methods = [m for m in methods if m in R]
+    fig, ax = plt.subplots(figsize=(11, 3.4), constrained_layout=True)
+    w = 0.8 / len(methods)
+    lo, hi = PAPER_RANGES["molap"]
+    ax.axhspan(lo, hi, color=method_colour("molap"), alpha=0.12, lw=0, label=f"paper: MoLaP {lo:.2f}–{hi:.2f}")
+    for k, m in enumerate(methods):
+        xs = [i + (k - (len(methods) - 1) / 2) * w for i in range(len(TASK_NAMES))]
+        n = len(R[m].get("seeds", [0]))
+        ax.bar(xs, [R[m]["accuracy"][t] for t in TASK_NAMES], w, yerr=[R[m]["accuracy_sd"][t] for t in TASK_NAMES],
+               color=method_colour(m), label=f"{m} ({n} seed{'s' * (n > 1)})" + (" after all nine" if m in SEQUENTIAL else ""))
+    if "dni" in methods:  # the paper's DNI: a range on the first eight tasks, 1.0 on the last
+        dlo, dhi = PAPER_RANGES["dni"]; x = methods.index("dni")
+        for i in range(len(TASK_NAMES)):
+            xd = i + (x - (len(methods) - 1) / 2) * w
+            ax.plot([xd, xd], (dlo, dhi) if i < 8 else (0.99, 1.01), color="k", lw=2.5, solid_capstyle="butt",
+                    label="paper: DNI" if i == 0 else None)
+    ax.axhline(CHANCE, color="0.5", lw=0.8, ls="--", label=f"chance {CHANCE:.1f}")
+    ax.set_xticks(range(len(TASK_NAMES)), [f"T{i + 1}\n{t}" for i, t in enumerate(TASK_NAMES)], fontsize=7)
+    ax.set(ylabel="fraction correct", ylim=(0, 1.05), title=f"{results['profile']} profile: mean over seeds (± sd)")
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    return fig
+
+def plot_total_cost(results: dict, methods=("molap", "separate", "joint", "dni")):
+    "Trained parameters (per task, and for all nine with pre-training) and parameter updates (pre-training stacked), log scale."
+    import matplotlib.pyplot as plt
+    from .baselines import cost_summary
+    R = results["methods"]; methods = [m for m in methods if m in R]
+    C = {m: cost_summary(R[m], results["profile"]) for m in methods}
+    fig, axs = plt.subplots(1, 3, figsize=(11, 2.8), constrained_layout=True)
+    n = len(TASK_NAMES)
+    total_params = {m: R[m]["trained_parameters_per_task"] * (n if m in ("molap", "molap-oracle", "separate") else 1)
+                    + R[m].get("pretraining", {}).get("trained_parameters", 0) for m in methods}  # shared nets train one set
+    panels = [("trained parameters per task", {m: R[m]["trained_parameters_per_task"] for m in methods}, None),
+              ("trained parameters, all nine tasks\n(pre-training included)", total_params, None),
+              ("parameter updates, all nine tasks\n(hatched: pre-training)", {m: C[m]["task_stage"]["updates"] for m in methods},
+               {m: C[m]["pretraining"]["updates"] for m in methods})]
+    for ax, (title, vals, pre) in zip(axs, panels):
+        ax.bar(methods, [vals[m] for m in methods], color=[method_colour(m) for m in methods])
+        if pre: ax.bar(methods, [pre[m] for m in methods], bottom=[vals[m] for m in methods],
+                       color=[method_colour(m) for m in methods], hatch="//", ec="w", alpha=0.6)
+        for i, m in enumerate(methods):
+            v = vals[m] + (pre[m] if pre else 0)
+            ax.text(i, v * 1.15, f"{v:.2g}", ha="center", fontsize=7)
+        ax.set(yscale="log", title=title); ax.title.set_fontsize(9); ax.tick_params(labelsize=8)
+        ax.set_ylim(min(vals[m] for m in methods) / 10, max(vals[m] + (pre[m] if pre else 0) for m in methods) * 4)  # bars from a common floor
+    return fig

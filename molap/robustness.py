@@ -14,17 +14,19 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 from .core import atomic_write, check_float, check_int, check_out_dir, set_threads
+from .jobs import run_jobs
 from .tasks import TASK_NAMES, TaskConfig, epoch_ranges
 from .networks import ModularRNN, silence_units, perturb_weights, scale_noise
 from .training import Profile, get_profile, evaluate
 from .baselines import BASELINES, run_baseline
 from .multitask import VARIANTS, method_name, run_molap
-from .reproduce import METHOD_ORDER, CHANCE, network_file, load_network
+from .reproduce import METHOD_ORDER, CHANCE, network_file, load_network, method_colour
 
 # %% auto #0
-__all__ = ['PERTURBATIONS', 'MEMORY_DELAYS', 'BOOTSTRAP', 'VARIANT_OF', 'perturb', 'robustness_curves', 'unit_groups',
-           'lesion_matrix', 'area', 'summarise_curves', 'claim_table', 'trained_network', 'robustness', 'plot_curves',
-           'plot_per_task', 'plot_lesions', 'claims_markdown', 'verdict_counts', 'write_robustness', 'load_robustness']
+__all__ = ['PERTURBATIONS', 'MEMORY_DELAYS', 'BOOTSTRAP', 'VARIANT_OF', 'VERDICT_DEFINITION', 'perturb', 'robustness_curves',
+           'unit_groups', 'lesion_matrix', 'area', 'summarise_curves', 'claim_table', 'trained_network', 'robustness',
+           'plot_curves', 'plot_per_task', 'plot_lesions', 'claims_markdown', 'verdict_counts', 'verdict_summary',
+           'write_robustness', 'load_robustness']
 
 # %% ../nbs/11_robustness.ipynb #a27fd42c
 PERTURBATIONS = {  # name -> default magnitudes (0 first: the unperturbed network)
@@ -235,6 +237,7 @@ def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
                workers: int = 1,                 # parallel processes (one torch thread each)
                train: bool = True,               # train (or resume) in `out/runs` the networks that do not ship
                progress: bool = True,
+               scheduler=None,                   # a Dask scheduler's address (or cluster): run the networks' jobs there
               ) -> dict:                         # the contents of robustness.json
     "Perturb every method's trained networks; write robustness.json, figures and robustness.md to `out`."
     prof = get_profile(profile)
@@ -257,17 +260,11 @@ def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
     args = lambda m, s: (m, prof, s, runs if train else None, draws, n_trials, sizes, perturbations)
     keep = lambda r: atomic_write(done_dir / f"{r['method']}-{prof.name}-seed{r['seed']}.json",
                                   lambda f: Path(f).write_text(json.dumps(r)))
-    bar = tqdm(total=len(todo), desc="robustness (networks)", disable=not progress)
-    if workers == 1:
-        for m, s in todo:
-            results[m, s] = r = _job(*args(m, s)); keep(r); bar.update()
-    else:  # independent networks in parallel processes, one torch thread each
+    job = _job
+    if workers > 1 or scheduler is not None:  # independent networks elsewhere, one torch thread each (see `run_jobs`)
         from molap.robustness import _job as job  # the package's function (picklable), also from a notebook
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(job, *args(m, s), threads=1): (m, s) for m, s in todo}
-            for f in as_completed(futures):
-                results[futures[f]] = r = f.result(); keep(r); bar.update()
-    bar.close()
+    results.update(run_jobs(job, {(m, s): args(m, s) for m, s in todo}, workers, scheduler, progress=progress,
+                            desc="robustness (networks)", out=out, on_result=lambda key, r: keep(r)))
     curves = {m: [results[m, s]["curves"] for s in seeds] for m in methods}
     summary = summarise_curves(curves, seeds)
     lesions = {m: {k: np.mean([results[m, s]["lesions"][k] for s in seeds], 0).tolist() for k in results[m, seeds[0]]["lesions"]}
@@ -292,7 +289,8 @@ def plot_curves(res: dict, normalised: bool = False):
         for m, r in e["methods"].items():  # error bars, not bands: light notebooks (bands compress badly)
             lo, hi = np.array(r[f"{key}_ci"] if normalised else r["ci"])
             y = np.array(r[key])
-            ax.errorbar(e["magnitudes"], y, yerr=[y - lo, hi - y], marker=".", ms=4, lw=1, capsize=2, label=m)
+            ax.errorbar(e["magnitudes"], y, yerr=[y - lo, hi - y], marker=".", ms=4, lw=1, capsize=2, label=m,
+                        color=method_colour(m))
         ax.set_title(name, fontsize=10); ax.set_xlabel("magnitude")
     for ax in axes.flat[len(names):]: ax.axis("off")
     for ax in axes[:, 0]: ax.set_ylabel("above-chance share kept" if normalised else "fraction correct")
@@ -307,8 +305,10 @@ def plot_per_task(res: dict, name: str):
     e = res["perturbations"][name]
     fig, axes = plt.subplots(2, 5, figsize=(11, 4), sharex=True, sharey=True)
     for ax, t in zip(axes.flat, res["tasks"]):
-        for m, r in e["methods"].items(): ax.plot(e["magnitudes"], r["per_task"][t], marker=".", label=m)
+        for m, r in e["methods"].items(): ax.plot(e["magnitudes"], r["per_task"][t], marker=".", label=m, color=method_colour(m))
         ax.set_title(t, fontsize=9)
+    for ax in axes[-1]: ax.set_xlabel("magnitude")
+    for ax in axes[:, 0]: ax.set_ylabel("fraction correct")
     axes.flat[-1].axis("off"); axes.flat[0].legend(fontsize=7)
     fig.suptitle(f"{name}: fraction correct per task ({res['profile']} profile, seeds {res['seeds']})", fontsize=10)
     fig.tight_layout()
@@ -318,23 +318,30 @@ def plot_lesions(res: dict):
     "Module (or unit group) × task matrices: fraction correct with that group silenced."
     import matplotlib.pyplot as plt
     panels = [(m, k) for m, d in res["lesions"].items() for k in d]
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 2.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.0), squeeze=False, constrained_layout=True)
     for ax, (m, k) in zip(axes.flat, panels):
         im = ax.imshow(np.array(res["lesions"][m][k]), vmin=0, vmax=1, cmap="viridis", aspect="auto")
         ax.set_xticks(range(len(res["tasks"])), [t.replace("Context", "Ctx") for t in res["tasks"]], rotation=90, fontsize=7)
         labels = [f"M{i + 1}" for i in range(len(res["module_sizes"]))]
-        ax.set_yticks(range(len(labels)), labels if k == "modules" else [f"{l}-sized" for l in labels], fontsize=8)
+        ax.set_yticks(range(len(labels)), labels if k == "modules" else [f"{l}-\nsized" for l in labels], fontsize=7)
         ax.set_title(f"{m} ({k})", fontsize=9)
     fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="fraction correct")
     return fig
 
+VERDICT_DEFINITION = ("**Area**: the fraction correct (mean over tasks) averaged over the perturbation's magnitudes. "
+                      "**Normalised area**: the same, each network's curve divided by its unperturbed fraction correct, "
+                      "so it measures how much of its own skill a network keeps, not how good it was to begin with. "
+                      "**Verdict** (on the normalised area): MoLaP *more robust* or *less robust* than the other method "
+                      "when the 95% paired bootstrap interval of the difference excludes 0, *as robust* otherwise.")
+_WORDS = {"above": "more robust", "below": "less robust", "no clear difference": "as robust"}
+
 def claims_markdown(claims: list) -> str:
-    "The claim table: MoLaP's area minus each other method's, with 95% CIs and the verdicts."
+    "The claim table: one verdict per row (normalised area), with both differences and their 95% CIs."
     f = lambda c: f"{c['difference']:+.3f} [{c['ci'][0]:+.3f}, {c['ci'][1]:+.3f}]"
-    rows = ["| perturbation | MoLaP vs | Δ area [95% CI] | verdict | Δ normalised area [95% CI] | verdict |",
-            "|---|---|---|---|---|---|"]
-    rows += [f"| {c['perturbation']} | {c['other']} | {f(c['area'])} | {c['area']['verdict']} | "
-             f"{f(c['normalised_area'])} | {c['normalised_area']['verdict']} |" for c in claims]
+    rows = ["| perturbation | MoLaP compared with | verdict: MoLaP is | Δ normalised area [95% CI] | Δ area [95% CI] |",
+            "|---|---|---|---|---|"]
+    rows += [f"| {c['perturbation']} | {c['other']} | {_WORDS[c['normalised_area']['verdict']]} | "
+             f"{f(c['normalised_area'])} | {f(c['area'])} |" for c in claims]
     return "\n".join(rows)
 
 def verdict_counts(claims: list, key: str = "normalised_area") -> dict:
@@ -342,6 +349,13 @@ def verdict_counts(claims: list, key: str = "normalised_area") -> dict:
     out = {}
     for c in claims: out.setdefault(c["other"], {}).setdefault(c[key]["verdict"], 0); out[c["other"]][c[key]["verdict"]] += 1
     return out
+
+def verdict_summary(claims: list) -> str:
+    "One sentence per compared method: under how many perturbations MoLaP is more, as or less robust (normalised area)."
+    n = len({c["perturbation"] for c in claims})
+    return "Over the perturbations: " + "; ".join(
+        f"compared with {o}, MoLaP is " + ", ".join(f"{_WORDS[k]} under {v} of {n}" for k, v in d.items())
+        for o, d in verdict_counts(claims).items()) + "."
 
 def write_robustness(res: dict, out) -> dict:
     "robustness.json, the figures and robustness.md in `out`; returns the figure paths."
@@ -358,9 +372,8 @@ def write_robustness(res: dict, out) -> dict:
              f"{len(res['perturbations'])} perturbations, {res['draws']} draws × {res['n_trials']} trials per task and "
              f"magnitude, for {', '.join(res['methods'])}.", ""]
     if res["claims"]:
-        lines += ["## Is MoLaP more robust?", "", claims_markdown(res["claims"]), "",
-                  "Counts of verdicts on the normalised area: " +
-                  "; ".join(f"vs {o}: " + ", ".join(f"{k} {v}" for k, v in d.items()) for o, d in verdict_counts(res["claims"]).items()), ""]
+        lines += ["## Is MoLaP more robust?", "", VERDICT_DEFINITION, "", claims_markdown(res["claims"]), "",
+                  verdict_summary(res["claims"]), ""]
     lines += [f"![{k}](figures/robustness/{v})" for k, v in paths.items()]
     atomic_write(out / "robustness.md", lambda f: Path(f).write_text("\n".join(lines) + "\n"))
     return paths

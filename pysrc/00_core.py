@@ -191,9 +191,13 @@ def load_weights(path,                    # a file written by `torch.save`
         raise ValueError(f"cannot read {what} {path}: corrupt, truncated, or not a weights-only PyTorch file "
                          f"({type(e).__name__})") from None
 
+
 # %%
 (d / "ok.pt").write_bytes(b""); torch.save({"w": torch.ones(2)}, d / "ok.pt")
 load_weights(d / "ok.pt")
+
+# %% [markdown]
+# A file that is not a checkpoint, one that holds objects other than plain data, and a missing one each get one line:
 
 # %%
 (d / "bad.pt").write_bytes(b"not a checkpoint")

@@ -518,6 +518,7 @@ def seen(b: Batch, source: str = "observed") -> Batch:
     "`b` as a method fed from `source` sees it: `observe(b)`, or `b` itself for the oracle."
     return observe(b) if check_source(source) == "observed" else b
 
+
 # %% [markdown]
 # On one MemDm1 batch, the observed trial parameters against the generator's: the answer and the go cue are exact,
 # the stimulus directions and strengths carry the inputs' noise.
@@ -530,6 +531,7 @@ dict(answer_exact=(angular_distance(ob.direction, bo.direction) < 1e-5).float().
      onsets_exact=[(o.on == s.on).float().mean().item() for o, s in zip(ob.stimuli, bo.stimuli)],
      direction_error_median=[round(angular_distance(o.theta, s.theta).median().item(), 4) for o, s in zip(ob.stimuli, bo.stimuli)],
      noise_sd=round(input_noise(bo), 4))
+
 
 # %% [markdown]
 # Over the whole corpus (8 batches of 64 trials per task, both timing modes), `observation_report` compares what
@@ -563,6 +565,7 @@ def observation_report(batches: int = 8,    # batches per task
                          strength_error_median=ds.median().item(), target_error_median=err.median().item(),
                          target_error_above_0_1=(err > 0.1).float().mean().item())
     return out
+
 
 # %% [markdown]
 # **Answers that carry strength** (ours, from the same side study). A unit-length answer says *which* direction but
@@ -660,7 +663,6 @@ for rep in obs_report.values():
         assert r["onsets_exact"] >= (0.999 if t in TASK_NAMES[:4] else 0.9), (t, r)
 test_fail(lambda: seen(bo, "truth"), contains="source must be one of observed, oracle")
 
-
 # %% [markdown]
 # ### What the records are worth: observables against the oracle, over seeds
 #
@@ -699,6 +701,7 @@ Markdown(f"Paired over seeds {ab['seeds']}, MoLaP's default (observed, with stre
 # %%
 assert len(ab["rows"]) == len(keys) * len(ab["seeds"])
 assert all(r["accuracy"][t] >= 0.9 for r in _ab_rows("observed", True, True) for t in TASK_NAMES[:4])  # Pro/Anti solved from observables
+
 
 # %% [markdown]
 # The CCA of one task, per target block, on the same samples as the corpus CCA of the previous notebook (the 5 paper

@@ -358,7 +358,7 @@ plot_history({r["method"]: r["history"] for r, _, _ in runs.values()});
 for r, _, _ in runs.values(): test_eq(set(r["accuracy"]), set(TASK_NAMES))
 test_eq(runs["cca"][0]["trained_parameters_per_task"], 64 * 5 + 64 + 3 * 64 + 3)  # I_T, b_T, O_T, b_out of 64 units
 test_eq(runs["random"][0]["pretraining"], None)
-test_fail(lambda: run_molap("pca"), contains="variants: answer, cca, v1, random")
+test_fail(lambda: run_molap("pca"), contains="variants: answer, oracle, cca, v1, random")
 
 # %% [markdown]
 # ## The answer variant, warm-started

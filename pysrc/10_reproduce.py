@@ -120,6 +120,14 @@ def _summarise_sequential(records: list) -> dict:
 
 # %%
 #| export
+METHOD_COLOURS = {"molap": "C0", "molap-oracle": "#9ecae1", "molap-lag0": "C7", "molap-v1": "C8", "molap-random": "0.5",
+                  "separate": "C3", "joint": "C1", "sequential": "C5", "dni": "C4"}  # one colour per method, everywhere
+PAPER_RANGES = {"molap": (0.96, 1.00), "dni": (0.58, 0.73)}  # read off the paper's v1 figure: MoLaP on every task; DNI on T1–T8 (T9 at 1.0)
+
+def method_colour(m: str) -> str:
+    "The colour of method `m` in every figure (grey for a method without one)."
+    return METHOD_COLOURS.get(m, "0.3")
+
 def plot_accuracy(results: dict):
     "Fraction correct per task, one bar per method (error bars: sd over seeds); returns the figure."
     import matplotlib.pyplot as plt
@@ -130,7 +138,7 @@ def plot_accuracy(results: dict):
         r = results["methods"][m]
         xs = [i + (k - (len(methods) - 1) / 2) * w for i in range(len(TASK_NAMES))]
         ax.bar(xs, [r["accuracy"][t] for t in TASK_NAMES], w, yerr=[r["accuracy_sd"][t] for t in TASK_NAMES],
-               label=m, color=f"C{k}")
+               label=m, color=method_colour(m))
     ax.axhline(0.95, color="k", lw=0.6, ls=":", label="target 0.95")
     ax.axhline(CHANCE, color="0.5", lw=0.8, ls="--", label=f"chance {CHANCE:.1f}")
     ax.set_xticks(range(len(TASK_NAMES)), [f"T{i + 1}\n{t}" for i, t in enumerate(TASK_NAMES)], fontsize=7)
@@ -150,7 +158,7 @@ def plot_cost(results: dict):
     methods = [m for m in ALL_METHODS if m in results["methods"]]
     fig, axs = plt.subplots(1, 2, figsize=(10, 3), constrained_layout=True)
     for ax, key in zip(axs, ("trained_parameters_per_task", "parameter_updates")):
-        ax.bar(methods, [results["methods"][m][key] for m in methods], color=[f"C{k}" for k in range(len(methods))])
+        ax.bar(methods, [results["methods"][m][key] for m in methods], color=[method_colour(m) for m in methods])
         ax.set(yscale="log", title=key.replace("_", " "), ylabel=key.replace("_", " ") + " (log)")
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     return fig
@@ -201,7 +209,8 @@ def claims(results: dict, target: float = 0.95) -> list:
                f"task, {share:.1%} of a separate network's {sep['trained_parameters_per_task']:,}; counting the "
                f"modules' pre-training ({m.get('pretraining', {}).get('trained_parameters', 0):,} parameters, once for "
                f"all tasks), {(m['trained_parameters_per_task'] * len(TASK_NAMES) + m.get('pretraining', {}).get('trained_parameters', 0)) / (sep['trained_parameters_per_task'] * len(TASK_NAMES)):.1%} of the nine separate networks' in total.")
-    out.append(_cost_claim(m, sep, results["profile"]))
+    if all(k in r for r in (m, sep) for k in ("parameter_updates", "train_seconds", "optimizer_steps")):  # costs recorded
+        out.append(_cost_claim(m, sep, results.get("profile", "full")))
     if "molap-random" in R:
         rnd = R["molap-random"]
         stage = lambda r: (r["optimizer_steps"], r["trials_per_step"])
@@ -231,7 +240,9 @@ def report_markdown(results: dict, figures: dict) -> str:
              + (f", mean ± sd over {len(results['seeds'])} seeds." if len(results["seeds"]) > 1 else
                 ", from one seed (no spread can be given)."), "",
              "The paper (v1 figure) shows MoLaP and separate networks at ≈0.96–1.00 on every task, with MoLaP training "
-             "a small fraction of the parameters.", ""]
+             "a small fraction of the parameters.", "",
+             "Companions in this folder, written by the steps after this comparison: [robustness.md](robustness.md) "
+             "(the second claim) and [generalisation.md](generalisation.md) (the third).", ""]
     if results["profile"] != "full":
         lines += [f"**{results['profile']} profile:** smaller networks trained briefly. It checks the pipeline and "
                   "shows what learns first; the paper's claims (every task ≥ 0.95) need the full profile, whose shipped "
@@ -325,7 +336,8 @@ def reproduce(profile: Profile | str = "quick",  # a `Profile` or its name ("qui
     say("[4/4] figures, report.md, results.json")
     results = dict(profile=prof.name, seeds=seeds, molap_version=molap.__version__, torch=torch.__version__,
                    device=device, machine=platform.machine(), cca_correlations=cca.corrs.tolist(),
-                   profile_settings=prof.to_dict(), methods={m: summarise(r) for m, r in records.items()})
+                   profile_settings=prof.to_dict(), primitives_source="observed",  # MoLaP's; molap-oracle reads the records
+                   methods={m: summarise(r) for m, r in records.items()})
     figures = {"accuracy per task": _savefig(plot_accuracy(results), figs / "accuracy.png"),
                "cost": _savefig(plot_cost(results), figs / "cost.png"),
                "learning curves": _savefig(plot_learning(results), figs / "learning_curves.png"),
@@ -559,6 +571,43 @@ assert max(Q["molap"]["accuracy"][t] for t in TASK_NAMES[4:]) < 0.95
 full = load_results("full")
 Markdown(results_table({m: full["methods"][m] for m in ALL_METHODS if m in full["methods"]}))
 
+# %% [markdown]
+# ### How each method's recipe was chosen
+#
+# A fair comparison tunes every method alike. It has not been, yet, and this table says how unevenly: each method's
+# shipped recipe (its stage read from the shipped results), and every variant that was tried for it at the full
+# profile before it shipped (in the order tried, each with the commit that measured it). The separate networks and
+# the sequential learners were tuned on their learning-rate schedule and budget; MoLaP's recipe went through many
+# more variants (its pre-training and primitives, then the task stage); the joint network ran once, untuned, and the
+# lag-0, v1 and random modules ran on an older, shorter task stage than MoLaP's default.
+
+# %%
+VARIANTS_TRIED = {  # method -> the full-profile variants tried, in order (commit that measured each); the last is shipped
+    "molap": ["lag-0 CCA primitives (fd1b6de)", "answer primitives, 800 pre-training steps (fd1b6de)",
+              "3,200 pre-training steps (d8c3be7)", "cosine decay in pre-training (9b045ba)", "task-mask pre-training weights (9b045ba)",
+              "decision-gated primitives (9b045ba)", "response plane on the decision's inputs (3e2dfa9)",
+              "task stage on the separate networks' budget, cosine decay (96a7480)", "primitives from observables (dd45fa2)"],
+    "separate": ["constant lr 1e-3 (d5626fd)", "cosine decay 1e-3 → 1e-4 (ab09f18)"],
+    "joint": ["constant lr 1e-3, 30,000 interleaved steps (d5626fd)"],
+    "sequential": ["SGD as Duncker et al. (3e2dfa9)", "Adam, 3,000 steps per task (3e2dfa9)",
+                   "cosine per task, 3,500 steps (6c80d5d)", "until learned, up to 9,000 steps (de6f493)"],
+    "dni": ["SGD as Duncker et al. (3e2dfa9)", "Adam, projected step (65d0915)", "Adam, projected gradient and step (65d0915)",
+            "cosine per task, 3,500 steps (6c80d5d)", "until learned, up to 9,000 steps (de6f493)"],
+    "molap-oracle": [],  # MoLaP's variants up to the last, which read the generator's records: filled in below
+    "molap-lag0": ["one run (6a1d391)"], "molap-v1": ["one run (6a1d391)"], "molap-random": ["one run (6a1d391)"],
+}
+VARIANTS_TRIED["molap-oracle"] = VARIANTS_TRIED["molap"][:-1]
+def recipe_row(m):
+    r = full["methods"][m]
+    stage = (f"{r['optimizer_steps']:,.0f} steps of {r['trials_per_step']:.3g} trials per task" if "order" not in r else
+             f"{r['optimizer_steps']:,.0f} steps in all, {r['trials_per_step']} trials each, one task at a time")
+    return f"| {m} | {stage} | {len(r['seeds'])} | {len(VARIANTS_TRIED[m])} | {'; '.join(VARIANTS_TRIED[m])} |"
+Markdown("\n".join(["| method | shipped task stage | seeds | variants tried | which |", "|---|---|---|---|---|"]
+                   + [recipe_row(m) for m in ALL_METHODS if m in full["methods"]]))
+
+# %%
+assert set(VARIANTS_TRIED) >= {m for m in ALL_METHODS if m in full["methods"]}, "every shipped method has its tuning history"
+
 # %%
 plot_accuracy(full);
 
@@ -748,9 +797,10 @@ test_close(P, [own[s]["ContextMemDm2"] for s in own], eps=0.01)  # shipped ≈ r
 #
 # The first full runs trained each task's I_T and O_T for 1,000 steps of 32 trials at a constant rate, a seventh of
 # the trials each separate network gets, and on ContextMemDm2 MoLaP then ended about 0.02 below its own modules on
-# every seed. The shipped runs train on the separate networks' budget and schedule instead: 3,500 steps of 64 trials,
-# the learning rate decaying from 1e-3 to 1e-4 (the full profile's `molap` setting). The modules are the same ones
-# (the same pre-training checkpoint per seed), so the two task stages compare pairwise. Both are scored twice: by the
+# every seed. The runs that followed train on the separate networks' budget and schedule instead: 3,500 steps of 64
+# trials, the learning rate decaying from 1e-3 to 1e-4 (the full profile's `molap` setting). The modules are the same
+# ones (the same pre-training checkpoint per seed), so the two task stages compare pairwise. Both ran before the
+# primitives were built from observables: their modules are the ones that now ship as `molap-oracle`. Both are scored twice: by the
 # final evaluation (512 trials, one timing draw per task) and over the whole task distribution (`accuracy_over_trials`,
 # 2,048 trials per task, scored with `python tools/rescore.py`, shipped as `results/full-over-trials.json`):
 
@@ -758,11 +808,12 @@ test_close(P, [own[s]["ContextMemDm2"] for s in own], eps=0.01)  # shipped ≈ r
 over = load_results("full-over-trials")["networks"]
 short = full["earlier"]["molap (task stage 1,000 x 32)"]
 def per_seed(summary, k): return {t: summary["accuracy_per_seed"][t][k] for t in TASK_NAMES}
+ORACLE = "molap-oracle" if "molap-oracle" in F else "molap"  # the runs this history is about
 stage = {}
-for k, s in enumerate(F["molap"]["seeds"]):
+for k, s in enumerate(F[ORACLE]["seeds"]):
     ks = short["seeds"].index(s)
     stage[s] = {"1,000 × 32": (per_seed(short, ks), over["molap (task stage 1,000 x 32)"][str(s)]),
-                "3,500 × 64": (per_seed(F["molap"], k), over["molap"][str(s)])}
+                "3,500 × 64": (per_seed(F[ORACLE], k), over[ORACLE][str(s)])}
 Markdown("| seed | task stage | decisions, final evaluation | decisions, over the distribution | lowest task, over the distribution |\n"
          "|---|---|---|---|---|\n" + "\n".join(
              f"| {s} | {name} | {mean_dec(a):.3f} | {mean_dec(o):.3f} | {min(o, key=o.get)} {min(o.values()):.3f} |"
@@ -771,8 +822,8 @@ Markdown("| seed | task stage | decisions, final evaluation | decisions, over th
 # %%
 gain = [mean_dec(v["3,500 × 64"][1]) - mean_dec(v["1,000 × 32"][1]) for v in stage.values()]
 Markdown(f"Over the whole distribution, where a task's number no longer hangs on one timing draw, the longer stage is "
-         f"better on every seed shipped (decision tasks {min(gain):+.3f} to {max(gain):+.3f}, same modules), and with it "
-         f"MoLaP is at ≥ 0.95 on every task on {sum(min(v['3,500 × 64'][1].values()) >= 0.95 for v in stage.values())} "
+         f"better on every seed (decision tasks {min(gain):+.3f} to {max(gain):+.3f}, same modules), and with it "
+         f"the records-fed MoLaP is at ≥ 0.95 on every task on {sum(min(v['3,500 × 64'][1].values()) >= 0.95 for v in stage.values())} "
          f"of {len(stage)} seeds (its lowest task on any seed: "
          f"{min(min(v['3,500 × 64'][1].values()) for v in stage.values()):.4f}). ContextMemDm2, the lowest task of the final evaluation, is "
          f"not a hard task over the distribution with either stage: its final-evaluation batch happens to be a hard one "
@@ -814,3 +865,111 @@ Markdown(f"Over the whole distribution MoLaP is at ≥ 0.95 on {len(ok('molap'))
 # %%
 assert len(ok("separate")) == 9
 assert all(OV["molap"][t] >= 0.99 for t in TASK_NAMES[:4]) and min(OV["molap"].values()) > 0.94
+
+
+# %% [markdown]
+# ## How we got here
+#
+# The results above are where a series of measured steps ended. Each step, with its numbers, from the results that
+# ship (the full profile; every MoLaP number before the last step used primitives built from the generator's records,
+# the construction now shipped as `molap-oracle`):
+
+# %%
+def _mean(r): return f"{r['mean_accuracy']:.3f} (seed{'s' * (len(r['seeds']) > 1)} {', '.join(map(str, r['seeds']))})"
+E, Mth = full["earlier"], full["methods"]
+history = [
+    ("The paper's figure read literally: a lag-0 CCA of the pooled corpus", f"{_mean(Mth['molap-lag0'])}, untrained modules {_mean(Mth['molap-random'])}"),
+    ("Answer primitives (a CCA per task against the answer so far), 800 pre-training steps", _mean(full["pretraining_length"]["800"])),
+    ("3,200 pre-training steps", _mean(full["pretraining_length"]["3200"])),
+    ("Other pre-training recipes: " + "; ".join(full["pretraining_recipe"]), " / ".join(_mean(v) for v in full["pretraining_recipe"].values()) + " (kept: the constant rate)"),
+    ("Three seeds of the 3,200-step recipe", _mean(E["molap (all inputs)"])),
+    ("Each task's response plane reads only the inputs its decision depends on", _mean(E["molap (task stage 1,000 x 32)"])),
+    ("The task stage on the separate networks' budget (3,500 × 64, decaying rate)", _mean(Mth["molap-oracle"] if "molap-oracle" in Mth else Mth["molap"])),
+] + ([("Primitives from observables only (the default now)", _mean(Mth["molap"]))] if "molap-oracle" in Mth else [])
+Markdown("| step | MoLaP, mean fraction correct |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in history))
+
+# %% [markdown]
+# ## The paper's claims at a glance
+#
+# What the home page shows, computed here from the shipped results: a picture of the method, MoLaP against the
+# alternatives per task with the paper's values marked, every cost with pre-training counted, and the paper's claims
+# with what we find. One colour per method, the same in every figure of the package (`METHOD_COLOURS`).
+
+# %%
+#| export
+def plot_overview():
+    "MoLaP in one picture: the corpus, its latent primitives, modules pre-trained on them, then J frozen and per-task I_T, O_T."
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+    fig, ax = plt.subplots(figsize=(11, 2.6)); ax.set(xlim=(0, 11), ylim=(0, 2.6)); ax.axis("off")
+    steps = [("Task corpus", "nine tasks T1–T9:\ninputs x(t), targets y(t)"),
+             ("Latent primitives", "CCA of the corpus:\nU = XA, V = YB\nsplit over 3 modules"),
+             ("Modules pre-trained", "M1–M3, the diagonal\nblocks of one J:\nmodule i turns U_i into V_i"),
+             ("Tasks on a frozen J", "J frozen, shared;\neach task trains only\nits own I_T and O_T")]
+    for k, (head, body) in enumerate(steps):
+        x = 0.2 + k * 2.75
+        ax.add_patch(FancyBboxPatch((x, 0.25), 2.25, 2.05, boxstyle="round,pad=0.05", fc=("#deebf7" if k else "#f0f0f0"), ec="0.4"))
+        ax.text(x + 1.125, 2.0, head, ha="center", va="center", fontsize=10, weight="bold")
+        ax.text(x + 1.125, 1.05, body, ha="center", va="center", fontsize=8.5)
+        if k: ax.annotate("", (x - 0.05, 1.3), (x - 0.45, 1.3), arrowprops=dict(arrowstyle="->", lw=1.5, color="0.3"))
+    fig.tight_layout()
+    return fig
+
+def plot_headline(results: dict, methods=("molap", "separate", "joint", "dni")):
+    "Fraction correct per task: MoLaP against separate, joint and DNI (after all nine tasks), the paper's values marked."
+    import matplotlib.pyplot as plt
+    R = results["methods"]; methods = [m for m in methods if m in R]
+    fig, ax = plt.subplots(figsize=(11, 3.4), constrained_layout=True)
+    w = 0.8 / len(methods)
+    lo, hi = PAPER_RANGES["molap"]
+    ax.axhspan(lo, hi, color=method_colour("molap"), alpha=0.12, lw=0, label=f"paper: MoLaP {lo:.2f}–{hi:.2f}")
+    for k, m in enumerate(methods):
+        xs = [i + (k - (len(methods) - 1) / 2) * w for i in range(len(TASK_NAMES))]
+        n = len(R[m].get("seeds", [0]))
+        ax.bar(xs, [R[m]["accuracy"][t] for t in TASK_NAMES], w, yerr=[R[m]["accuracy_sd"][t] for t in TASK_NAMES],
+               color=method_colour(m), label=f"{m} ({n} seed{'s' * (n > 1)})" + (" after all nine" if m in SEQUENTIAL else ""))
+    if "dni" in methods:  # the paper's DNI: a range on the first eight tasks, 1.0 on the last
+        dlo, dhi = PAPER_RANGES["dni"]; x = methods.index("dni")
+        for i in range(len(TASK_NAMES)):
+            xd = i + (x - (len(methods) - 1) / 2) * w
+            ax.plot([xd, xd], (dlo, dhi) if i < 8 else (0.99, 1.01), color="k", lw=2.5, solid_capstyle="butt",
+                    label="paper: DNI" if i == 0 else None)
+    ax.axhline(CHANCE, color="0.5", lw=0.8, ls="--", label=f"chance {CHANCE:.1f}")
+    ax.set_xticks(range(len(TASK_NAMES)), [f"T{i + 1}\n{t}" for i, t in enumerate(TASK_NAMES)], fontsize=7)
+    ax.set(ylabel="fraction correct", ylim=(0, 1.05), title=f"{results['profile']} profile: mean over seeds (± sd)")
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    return fig
+
+def plot_total_cost(results: dict, methods=("molap", "separate", "joint", "dni")):
+    "Trained parameters (per task, and for all nine with pre-training) and parameter updates (pre-training stacked), log scale."
+    import matplotlib.pyplot as plt
+    from .baselines import cost_summary
+    R = results["methods"]; methods = [m for m in methods if m in R]
+    C = {m: cost_summary(R[m], results["profile"]) for m in methods}
+    fig, axs = plt.subplots(1, 3, figsize=(11, 2.8), constrained_layout=True)
+    n = len(TASK_NAMES)
+    total_params = {m: R[m]["trained_parameters_per_task"] * (n if m in ("molap", "molap-oracle", "separate") else 1)
+                    + R[m].get("pretraining", {}).get("trained_parameters", 0) for m in methods}  # shared nets train one set
+    panels = [("trained parameters per task", {m: R[m]["trained_parameters_per_task"] for m in methods}, None),
+              ("trained parameters, all nine tasks\n(pre-training included)", total_params, None),
+              ("parameter updates, all nine tasks\n(hatched: pre-training)", {m: C[m]["task_stage"]["updates"] for m in methods},
+               {m: C[m]["pretraining"]["updates"] for m in methods})]
+    for ax, (title, vals, pre) in zip(axs, panels):
+        ax.bar(methods, [vals[m] for m in methods], color=[method_colour(m) for m in methods])
+        if pre: ax.bar(methods, [pre[m] for m in methods], bottom=[vals[m] for m in methods],
+                       color=[method_colour(m) for m in methods], hatch="//", ec="w", alpha=0.6)
+        for i, m in enumerate(methods):
+            v = vals[m] + (pre[m] if pre else 0)
+            ax.text(i, v * 1.15, f"{v:.2g}", ha="center", fontsize=7)
+        ax.set(yscale="log", title=title); ax.title.set_fontsize(9); ax.tick_params(labelsize=8)
+        ax.set_ylim(min(vals[m] for m in methods) / 10, max(vals[m] + (pre[m] if pre else 0) for m in methods) * 4)  # bars from a common floor
+    return fig
+
+# %%
+plot_overview();
+
+# %%
+plot_headline(full);
+
+# %%
+plot_total_cost(full);

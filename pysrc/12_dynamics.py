@@ -472,7 +472,6 @@ test_eq(bool((r2 <= 1).all()), True)
 # %%
 test_eq(bool((r2[:, [2, 3]] > 0.9).all()), True)  # the memory tasks keep every module on its primitive
 
-
 # %% [markdown]
 # ## Where the decisions fail
 #
@@ -480,10 +479,14 @@ test_eq(bool((r2[:, [2, 3]] > 0.9).all()), True)  # the memory tasks keep every 
 # the next cell, from the shipped results). Scoring the shipped networks by the coherence of each trial (half the strength difference of the two stimuli, in the modality
 # that decides) shows where: each trial is scored as usual, then grouped. Many batches, because a batch has one timing.
 
+# %% [markdown]
+# The range, from the shipped results (mean over each method's seeds):
+
 # %%
 _F = load_results("full")["methods"]
 _dec = [_F[m]["accuracy"][t] for m in ("molap", "separate", "joint") for t in TASK_NAMES[4:]]
 f"decision tasks at the full profile (MoLaP, separate, joint; mean over each method's seeds): {min(_dec):.2f}–{max(_dec):.2f}"
+
 
 # %%
 #| export
