@@ -319,7 +319,9 @@ def decision_strength(b: Batch, weights: dict) -> torch.Tensor:
     t = torch.arange(T, device=b.inputs.device)[:, None]
     w = torch.tensor(weights[b.task], device=b.inputs.device, dtype=b.inputs.dtype)
     value = lambda s: (s @ w) / ((s != 0).to(w) @ w).clamp(min=1e-6)
-    v1, v2 = value(b.stimuli[0].strength), value(b.stimuli[1].strength)
+    v1 = value(b.stimuli[0].strength)
+    if len(b.stimuli) < 2: return v1[None].expand(T, -1)  # no second stimulus seen (observed, at high input noise)
+    v2 = value(b.stimuli[1].strength)
     return torch.where(t >= b.stimuli[1].on, torch.maximum(v1, v2)[None], v1[None])
 
 # %% ../nbs/04_pretraining.ipynb #48072a5f
