@@ -186,9 +186,11 @@ def cost_summary(r: dict,                 # a run record or a results-file entry
                 updates=r["parameter_updates"], seconds=r["train_seconds"])
     p = r.get("pretraining") or {}
     if p:
-        prof = get_profile(profile)
         steps = p.get("optimizer_steps", p["parameter_updates"] / p["trained_parameters"])
-        trials = p.get("trials", steps * prof.pretrain.batch_size + prof.cca_trials * n)  # pre-training batches + CCA samples
+        if "trials" in p: trials = p["trials"]
+        else:  # an entry from before trials were recorded: the profile sizes its batches (pre-training + CCA samples)
+            prof = get_profile(profile)
+            trials = steps * prof.pretrain.batch_size + prof.cca_trials * n
         pre = dict(trials=trials, updates=p["parameter_updates"], seconds=p["train_seconds"])
     else: pre = dict(trials=0, updates=0, seconds=0.)
     total = {k: task[k] + pre[k] for k in task}

@@ -1057,6 +1057,7 @@ def claims_table(rows: list) -> str:
             for r in rows]
     return "\n".join(out)
 
+
 # %%
 full = load_results("full")
 Markdown(claims_table(paper_claims()))
