@@ -113,7 +113,8 @@ def interrupt(out: Path, after: float, times: int):
 
 def checkpoints(folder: Path) -> dict:
     import torch
-    return {p.name: torch.load(p, weights_only=True)["step"] for p in folder.glob("runs/*.ckpt")}
+    states = {p.name: torch.load(p, weights_only=True) for p in folder.glob("runs/*.ckpt")}
+    return {k: s["step"] for k, s in states.items() if "step" in s}  # training checkpoints (not the sequential after-task states)
 
 
 def test_ctrl_c_stops_every_worker_and_the_command_resumes(tmp_path):
