@@ -209,12 +209,16 @@ def results_table(records: dict,  # label -> record from `run_baseline` (or a lo
              fmt("total parameters", lambda r: f"{r['total_parameters']:,}"),
              fmt("trained parameters per task", lambda r: f"{r['trained_parameters_per_task']:,}"),
              fmt("optimiser steps", lambda r: f"{r['optimizer_steps']:,.0f}")]
-    C = {l: cost_summary(records[l], profile) for l in labels}
+    def costs(r):
+        try: return cost_summary(r, profile)
+        except KeyError: return None  # a summary kept without its cost records (e.g. a comparison's numbers)
+    C = {l: costs(records[l]) for l in labels}
+    cell = lambda l, stage, k, f: f.format(C[l][stage][k]) if C[l] else "–"
     for stage, label in (("task_stage", "task stage"), ("pretraining", "pre-training"), ("total", "**total**"),
                          ("per_task", "total per task (÷ 9)")):
-        rows += [f"| {label}: trials | " + " | ".join(f"{C[l][stage]['trials']:,.0f}" for l in labels) + " |",
-                 f"| {label}: parameter updates | " + " | ".join(f"{C[l][stage]['updates']:.3g}" for l in labels) + " |",
-                 f"| {label}: seconds | " + " | ".join(f"{C[l][stage]['seconds']:,.0f}" for l in labels) + " |"]
+        rows += [f"| {label}: trials | " + " | ".join(cell(l, stage, "trials", "{:,.0f}") for l in labels) + " |",
+                 f"| {label}: parameter updates | " + " | ".join(cell(l, stage, "updates", "{:.3g}") for l in labels) + " |",
+                 f"| {label}: seconds | " + " | ".join(cell(l, stage, "seconds", "{:,.0f}") for l in labels) + " |"]
     rows.append(fmt("seeds", lambda r: str(r.get("seeds", r.get("seed")))))
     return "\n".join(rows)
 

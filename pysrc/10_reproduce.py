@@ -499,7 +499,7 @@ def mean_accuracy(method, n_trials=64):
 {m: mean_accuracy(m) for m in ("joint", "molap-v1")}
 
 # %%
-test_fail(lambda: load_network("ewc"), contains="methods: molap, molap-lag0")
+test_fail(lambda: load_network("ewc"), contains="methods: molap, molap-oracle, molap-lag0")
 test_fail(lambda: load_network("molap", "quick"), contains="shipped: none")  # the quick profile ships numbers only
 jn, jc = load_network("joint")
 test_eq(jc.rule_inputs, True)
