@@ -888,6 +888,7 @@ history = [
 ] + ([("Primitives from observables only (the default now)", _mean(Mth["molap"]))] if "molap-oracle" in Mth else [])
 Markdown("| step | MoLaP, mean fraction correct |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in history))
 
+
 # %% [markdown]
 # ## The paper's claims at a glance
 #
@@ -964,6 +965,7 @@ def plot_total_cost(results: dict, methods=("molap", "separate", "joint", "dni")
         ax.set(yscale="log", title=title); ax.title.set_fontsize(9); ax.tick_params(labelsize=8)
         ax.set_ylim(min(vals[m] for m in methods) / 10, max(vals[m] + (pre[m] if pre else 0) for m in methods) * 4)  # bars from a common floor
     return fig
+
 
 # %%
 plot_overview();
