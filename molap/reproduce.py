@@ -386,7 +386,7 @@ def plot_headline(results: dict, methods=("molap", "separate", "joint", "dni")):
 def plot_total_cost(results: dict, methods=("molap", "separate", "joint", "dni")):
     "Trained parameters (per task, and for all nine with pre-training) and parameter updates (pre-training stacked), log scale."
     import matplotlib.pyplot as plt
-    from .baselines import cost_summary
+    from molap.baselines import cost_summary
     R = results["methods"]; methods = [m for m in methods if m in R]
     C = {m: cost_summary(R[m], results["profile"]) for m in methods}
     fig, axs = plt.subplots(1, 3, figsize=(11, 2.8), constrained_layout=True)
