@@ -111,7 +111,7 @@ def main(argv=None) -> int:
         set_threads(args.threads)
         if args.command == "tasks":
             cfg = TaskConfig(timing=args.timing, sigma_in=args.sigma_in)
-            print(draw_corpus(check_out_dir(args.out), seed=args.seed, batch_size=args.batch_size, config=cfg))
+            print(draw_corpus(args.out, seed=args.seed, batch_size=args.batch_size, config=cfg))
             print(f"\nwrote {len(TASK_NAMES)} figures and epochs.md to {args.out}")
         elif args.command == "reproduce":
             from molap.reproduce import reproduce
@@ -164,6 +164,10 @@ def main(argv=None) -> int:
     except JobsFailed as e:  # every other job finished and kept its results
         print(f"molap {args.command}: error: {e}", file=sys.stderr)
         return 1
+    except (MemoryError, RuntimeError) as e:  # torch reports a failed allocation as a RuntimeError
+        if not isinstance(e, MemoryError) and "memory" not in str(e): raise
+        print(f"molap {args.command}: error: out of memory; a smaller --batch-size (or fewer --trials) fits", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         if argv is None: signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command ends: more Ctrl-Cs print no traceback
         again = f"run the same command again to resume from {out}" if out else "nothing was saved"

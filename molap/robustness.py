@@ -247,6 +247,7 @@ def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
     if bad: raise ValueError(f"unknown method {bad[0]!r}; methods: {', '.join(METHOD_ORDER)}")
     perturbations = {k: [_check_perturbation(k, m) for m in v] for k, v in (perturbations or PERTURBATIONS).items()}
     workers = check_int("workers", workers)
+    draws, n_trials = check_int("draws", draws), check_int("n_trials", n_trials)  # before any training
     out = check_out_dir(out); runs, done_dir = out / "runs", out / "robustness"
     sizes = tuple(prof.module_sizes)
     todo, results = [], {}

@@ -11,12 +11,12 @@ from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 import torch
-from .core import check_int, check_float, atomic_write
+from .core import check_int, check_float, atomic_write, check_out_dir
 
 # %% auto #0
-__all__ = ['TASK_NAMES', 'USER_TASKS', 'EPOCHS', 'GRACE_MS', 'task_index', 'TaskConfig', 'task_family', 'epoch_ranges',
-           'make_generator', 'draw_epochs', 'Stimulus', 'n_inputs', 'n_outputs', 'Batch', 'make_batch', 'plot_trial',
-           'epoch_table', 'draw_corpus', 'decode_direction', 'angular_distance', 'correct', 'accuracy',
+__all__ = ['TASK_NAMES', 'USER_TASKS', 'SIGMA_IN_MAX', 'EPOCHS', 'GRACE_MS', 'task_index', 'TaskConfig', 'task_family',
+           'epoch_ranges', 'make_generator', 'draw_epochs', 'Stimulus', 'n_inputs', 'n_outputs', 'Batch', 'make_batch',
+           'plot_trial', 'epoch_table', 'draw_corpus', 'decode_direction', 'angular_distance', 'correct', 'accuracy',
            'rotate_response', 'masked_mse', 'check_batch', 'register_task', 'mem_pro_long']
 
 # %% ../nbs/00_tasks.ipynb #331b918d
@@ -59,6 +59,8 @@ class TaskConfig:
 _CHOICES = dict(timing=("batch", "trial"), modality=("batch", "trial"), targets=("paper", "duncker"),
                 encoding=("paper", "ring"))
 
+SIGMA_IN_MAX = 10.0  # largest input noise σ_in a TaskConfig accepts
+
 def _check_config(c: TaskConfig):
     "Raise a `ValueError` naming the first impossible setting of `c`."
     for name, allowed in _CHOICES.items():
@@ -66,7 +68,9 @@ def _check_config(c: TaskConfig):
             raise ValueError(f"TaskConfig.{name}={getattr(c, name)!r}; allowed: {', '.join(allowed)}")
     check_float("dt", c.dt, positive=True); check_float("tau", c.tau, positive=True)
     if c.dt > c.tau: raise ValueError(f"dt={c.dt} ms exceeds tau={c.tau} ms: α = dt/τ must be at most 1")
-    check_float("sigma_in", c.sigma_in, minimum=0)
+    # inputs are of order 1: noise beyond SIGMA_IN_MAX buries every stimulus (and a typo like 1e9 would train on noise)
+    if not 0 <= check_float("sigma_in", c.sigma_in) <= SIGMA_IN_MAX:
+        raise ValueError(f"sigma_in must be between 0 and {SIGMA_IN_MAX} (inputs are of order 1), got {c.sigma_in}")
     if not 0 < check_float("criterion", c.criterion) <= math.pi: raise ValueError(f"criterion must be in (0, π] radians (got {c.criterion})")
     check_int("n_ring", c.n_ring, minimum=3)
     _check_durations(c)
@@ -364,8 +368,9 @@ def draw_corpus(out,                 # folder for the figures and the table
                ) -> str:
     "Draw every task, save a figure of each as `DIR/<task>.png` and the epoch table as `DIR/epochs.md`."
     import matplotlib.pyplot as plt
-    out = Path(out)
+    seed = check_int("seed", seed, minimum=0)
     batches = {t: make_batch(t, batch_size, seed=seed + k, config=config) for k, t in enumerate(TASK_NAMES)}
+    out = check_out_dir(out)  # only once every batch could be drawn: a bad setting leaves no empty folder behind
     for task, b in batches.items():
         fig = plot_trial(b)
         atomic_write(out / f"{task}.png", lambda p: fig.savefig(p, format="png", dpi=110, bbox_inches="tight"))

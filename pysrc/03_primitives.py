@@ -45,7 +45,7 @@
 # %%
 #| eval: false
 #| hide
-# %pip install -q molap
+# %pip install -q "molap @ git+https://github.com/molap-dev/molap"
 
 # %%
 #| default_exp primitives

@@ -81,7 +81,7 @@ test_eq(one_line(KeyboardInterrupt()), "KeyboardInterrupt")
 # %% [markdown]
 # ## Inside a worker
 #
-# Each job runs through `_call`, in whatever process runs it. It sets the worker's torch threads, checks (on a
+# Each job runs through the private function <code>_call</code>, in whatever process runs it. It sets the worker's torch threads, checks (on a
 # cluster) that the worker sees the output folder, and keeps the worker's state for Ctrl-C.
 #
 # Ctrl-C must stop every run within a second or two and lose nothing. The trainings already know how: on SIGINT,
@@ -129,7 +129,7 @@ def _call(fn, args: tuple, kwargs: dict, threads: int | None = None, probe: tupl
 
 
 # %% [markdown]
-# `_call` runs anywhere, also here:
+# <code>_call</code> runs anywhere, also here:
 
 # %%
 test_eq(_call(operator.add, (2, 3), {}), 5)

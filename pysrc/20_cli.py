@@ -162,7 +162,7 @@ def main(argv=None) -> int:
         set_threads(args.threads)
         if args.command == "tasks":
             cfg = TaskConfig(timing=args.timing, sigma_in=args.sigma_in)
-            print(draw_corpus(check_out_dir(args.out), seed=args.seed, batch_size=args.batch_size, config=cfg))
+            print(draw_corpus(args.out, seed=args.seed, batch_size=args.batch_size, config=cfg))
             print(f"\nwrote {len(TASK_NAMES)} figures and epochs.md to {args.out}")
         elif args.command == "reproduce":
             from molap.reproduce import reproduce
@@ -215,6 +215,10 @@ def main(argv=None) -> int:
     except JobsFailed as e:  # every other job finished and kept its results
         print(f"molap {args.command}: error: {e}", file=sys.stderr)
         return 1
+    except (MemoryError, RuntimeError) as e:  # torch reports a failed allocation as a RuntimeError
+        if not isinstance(e, MemoryError) and "memory" not in str(e): raise
+        print(f"molap {args.command}: error: out of memory; a smaller --batch-size (or fewer --trials) fits", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         if argv is None: signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command ends: more Ctrl-Cs print no traceback
         again = f"run the same command again to resume from {out}" if out else "nothing was saved"
@@ -238,6 +242,18 @@ test_eq(main(["tasks", "--out", str(out), "--threads", "0"]), 2)
 test_eq(main(["reproduce", "--out", str(out / "file")]), 2)
 test_eq(main(["generalise", "--out", str(out / "g"), "--held-out", "MemPr0"]), 2)  # "unknown task 'MemPr0'; tasks: ..."
 test_eq(main(["generalise", "--out", str(out / "g"), "--workers", "0"]), 2)
+
+# %% [markdown]
+# A refused setting leaves nothing behind: no empty folder, no training started before the check. Impossible sizes
+# (a batch of 10¹⁰ trials) and absurd noise are refused in the same one line:
+
+# %%
+for bad in (["--batch-size", "0"], ["--seed", "-1"], ["--sigma-in", "1e9"], ["--batch-size", "10000000000"]):
+    test_eq(main(["tasks", "--out", str(out / "t"), *bad]), 2)
+    assert not (out / "t").exists(), bad
+for bad in (["--draws", "0"], ["--trials", "-1"]):
+    test_eq(main(["robustness", "--out", str(out / "r"), *bad]), 2)
+    assert not (out / "r").exists(), bad
 
 # %% [markdown]
 # Overrides make a new profile, named after what changed, so that its checkpoints never mix with the named profile's:

@@ -78,3 +78,18 @@ def test_no_environment_branches_in_notebooks():
     for nb in NBS:
         src = "".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"])
         assert "IN_TEST" not in src, nb.name
+
+
+@pytest.mark.parametrize("nb", NBS + [ROOT / "nbs" / "index.ipynb"], ids=lambda p: p.stem)
+def test_colab_install_cell(nb):
+    """Every notebook has one hidden, never-run install cell, and it installs from the repository (the package is not on
+    PyPI): the same route everywhere, with the extras the lesson needs."""
+    import tomllib
+    repo = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+    cells = [c for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code" and "%pip install" in "".join(c["source"])]
+    assert len(cells) == 1, f"{nb.name}: {len(cells)} install cells"
+    src = "".join(cells[0]["source"])
+    assert "#| eval: false" in src and "#| hide" in src, f"{nb.name}: the install cell must be `#| eval: false` and `#| hide`"
+    pip = [l for l in src.splitlines() if "%pip install" in l]
+    assert re.fullmatch(rf'%pip install -q "molap(\[[a-z,]+\])? @ git\+{re.escape(repo)}"', pip[0].strip()), \
+        f"{nb.name}: {pip[0]!r} does not install molap from {repo}"
