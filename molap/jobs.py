@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from .core import atomic_write, check_int, set_threads
 
 # %% auto #0
-__all__ = ['GRACE', 'job_name', 'one_line', 'JobsFailed', 'run_jobs']
+__all__ = ['GRACE', 'job_name', 'one_line', 'JobsFailed', 'run_jobs', 'full_jobs', 'jobs_table']
 
 # %% ../nbs/09_jobs.ipynb #2dc02171
 def job_name(key) -> str:
@@ -209,3 +209,31 @@ def run_jobs(fn,                        # a top-level (picklable) function, call
         raise JobsFailed(f"{len(errors)} of {len(jobs)} jobs failed (the others' results are kept; run again to resume): "
                          + "; ".join(f"{job_name(k)}: {one_line(e)}" for k, e in errors.items()), results, errors)
     return results
+
+# %% ../nbs/09_jobs.ipynb #f4d87779
+def full_jobs(seeds: int = 3) -> list[dict]:
+    "The full profile's jobs with their measured seconds (shipped results): command, job, jobs per seed, seconds each."
+    import json
+    from molap.core import data_dir
+    load = lambda f: json.loads((data_dir() / "results" / f).read_text())
+    rows = []
+    for m, r in load("full.json")["methods"].items():  # `molap reproduce --profile full`: one job per method and seed
+        pre = (r.get("pretraining") or {}).get("train_seconds", 0.)  # a MoLaP job pre-trains its own modules first
+        rows.append(dict(command="reproduce", job=m, per_seed=1, seconds=r["train_seconds"] + pre, measured=len(r["seeds"])))
+    gen = load("generalisation-full.json")  # `molap generalise --profile full`: one job per held-out task and seed
+    secs = [s for v in gen["job_seconds"].values() for s in v]
+    rows.append(dict(command="generalise", job="one held-out task, every learner", per_seed=9,
+                     seconds=sum(secs) / len(secs), measured=len(secs)))
+    for r in rows: r["core_hours"] = r["seconds"] * r["per_seed"] * seeds / 3600
+    return rows
+
+def jobs_table(rows: list[dict], seeds: int = 3) -> str:
+    "A Markdown table of `full_jobs`, with the total core-hours and the longest job (the wall-clock floor on any cluster)."
+    out = [f"| command | job | jobs per seed | minutes each (one core) | runs measured | core-hours ({seeds} seeds) |",
+           "|---|---|---|---|---|---|"]
+    out += [f"| {r['command']} | {r['job']} | {r['per_seed']} | {r['seconds'] / 60:.0f} | {r['measured']} | {r['core_hours']:.1f} |"
+            for r in rows]
+    total, longest = sum(r["core_hours"] for r in rows), max(rows, key=lambda r: r["seconds"])
+    out.append(f"| **all** | {sum(r['per_seed'] for r in rows) * seeds} jobs | | | | **{total:.1f}** |")
+    return "\n".join(out) + (f"\n\nOn as many workers as jobs, the wall-clock time is the longest job's: "
+                              f"{longest['job']} ({longest['command']}), about {longest['seconds'] / 60:.0f} minutes.")

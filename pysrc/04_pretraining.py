@@ -493,9 +493,11 @@ def observe(b: Batch,            # a batch of the paper encoding; only its input
     sd = input_noise(b)
     on_at, off_at = max(threshold * sd, 1e-6), max(hold * sd, 1e-6)
     r = x.norm(dim=-1) * (t < length)
-    on, state = torch.zeros_like(r, dtype=torch.bool), torch.zeros(B, dtype=torch.bool, device=x.device)
-    for k in range(T):  # hysteresis: on above `threshold`, off below `hold`
-        state = torch.where(state, r[k] > off_at, r[k] > on_at); on[k] = state
+    # hysteresis (on above `threshold`, off at or below `hold`, else unchanged), without a loop over steps: each step
+    # takes the state of the latest step that decided (above `threshold` or at or below `hold`); none yet: off
+    up, decided = r > on_at, r <= off_at
+    last = torch.where(up | decided, t, -1).cummax(0).values
+    on = (last >= 0) & up.gather(0, last.clamp(min=0))
     inside = (on.cumsum(0) > 0) & (on.flip(0).cumsum(0).flip(0) > 0)        # between a trial's first and last on-step
     on = on | (_short_runs(~on, min_steps) & inside)                       # close short gaps...
     on = on & ~_short_runs(on, min_steps)                                  # ... then drop short runs
