@@ -15,9 +15,9 @@ from .core import check_int, check_float
 import matplotlib.pyplot as plt
 
 # %% auto #0
-__all__ = ['ACTIVATIONS', 'REC_GAIN', 'get_activation', 'fresh_generator', 'recurrent_noise', 'leaky_scan_naive', 'leaky_scan',
-           'random_orthogonal', 'LeakyRNN', 'block_mask', 'ModularRNN', 'plot_J', 'count_parameters', 'silence_units',
-           'perturb_weights', 'scale_noise']
+__all__ = ['ACTIVATIONS', 'SCAN_BACKEND', 'REC_GAIN', 'get_activation', 'fresh_generator', 'recurrent_noise', 'leaky_scan_naive',
+           'scan_kernels', 'leaky_scan', 'random_orthogonal', 'LeakyRNN', 'block_mask', 'ModularRNN', 'plot_J',
+           'count_parameters', 'silence_units', 'perturb_weights', 'scale_noise']
 
 # %% ../nbs/01_networks.ipynb #30c36e7e
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "softplus": F.softplus}
@@ -90,35 +90,84 @@ def leaky_scan_naive(u:Tensor, # drive W_in x_t + b: [T, B, n], or [T, N, B, n] 
     return torch.stack(hs)
 
 # %% ../nbs/01_networks.ipynb #843b5f46
-def _act_grad(A, activation):
+def _act_grad(A: Tensor, activation: str) -> Tensor:
     "f'(a_t) for all steps at once (a new tensor), from what the forward pass saved: f(a_t) for relu, else a_t."
     if activation == "relu": return torch.sign(A)  # f(a) ≥ 0: 1 where a > 0, else 0 (autograd's relu'(0) = 0)
     if activation == "tanh": return 1 - torch.tanh(A).square()
     return torch.sigmoid(A)  # softplus
 
-def _outer_sum(delta, h):
+def _outer_sum(delta: Tensor, h: Tensor) -> Tensor:
     "Σ over steps and trials of δ hᵀ: one product; for N networks one batched product per step (no copies)."
     n = delta.shape[-1]
-    if delta.dim() == 3: return delta.reshape(-1, n).T @ h.reshape(-1, n)
+    if delta.dim() == 3: return delta.reshape(-1, n).t() @ h.reshape(-1, n)
     out = delta.new_zeros(delta.shape[1], n, n)  # [T, N, B, n] can't be flattened to one product without a copy
-    for d, hh in zip(delta, h): out.baddbmm_(d.transpose(1, 2), hh)
+    for t in range(delta.shape[0]): out.baddbmm_(delta[t].transpose(1, 2), h[t])
     return out
+
+def _scan_forward(u: Tensor, W: Tensor, h0: Tensor, alpha: float, activation: str) -> tuple[Tensor, Tensor]:
+    "States H and what backward needs, A (f(a_t) for relu, else a_t), of the leaky recurrence driven by u."
+    batched = W.dim() == 3
+    Wt = W.transpose(-1, -2).contiguous()            # a transposed view makes every product slower
+    H = torch.empty_like(u)                          # states h_t
+    A = torch.empty_like(u)
+    h = h0
+    for t in range(u.shape[0]):
+        if batched: a = torch.baddbmm(u[t], h, Wt, out=A[t])  # a_t = W h_{t-1} + u_t
+        else: a = torch.addmm(u[t], h, Wt, out=A[t])
+        if activation == "relu": r = a.clamp_min_(0)  # f(a_t) in place: no temporary, no separate sign
+        elif activation == "tanh": r = torch.tanh(a)
+        else: r = F.softplus(a)
+        torch.lerp(h, r, alpha, out=H[t])            # h_t = (1-α) h_{t-1} + α f(a_t)
+        h = H[t]
+    return H, A
+
+def _scan_backward(G: Tensor, W: Tensor, h0: Tensor, A: Tensor, H: Tensor, alpha: float, activation: str,
+                   need_W: bool, need_h0: bool) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    "∂L/∂u (the δ's), ∂L/∂W and ∂L/∂h0 from ∂L/∂H = G, by the recursions above."
+    batched, T = W.dim() == 3, H.shape[0]
+    G, aW = G.contiguous(), W * alpha                # α moves into W here and onto δ at the end
+    delta = _act_grad(A, activation)                 # f'(a_t) for all steps in one op; then f'(a_t) g_t in place,
+    g = G[T - 1]                                     # then δ_t = α f'(a_t) g_t = ∂L/∂a_t = ∂L/∂u_t
+    buf0, buf1 = torch.empty_like(g), torch.empty_like(g)  # g_t = ∂L/∂h_t through all later steps, two buffers in turn
+    for t in range(T - 1, 0, -1):
+        delta[t].mul_(g)
+        g = torch.add(G[t - 1], g, alpha=1 - alpha, out=buf0 if t % 2 == 0 else buf1)  # direct and leak paths ...
+        if batched: g.baddbmm_(delta[t], aW)         # ... plus the recurrent path δ_t W
+        else: g.addmm_(delta[t], aW)
+    delta[0].mul_(g)
+    grad_h0: Tensor | None = None
+    if need_h0: grad_h0 = (g * (1 - alpha)).baddbmm_(delta[0], aW) if batched else (g * (1 - alpha)).addmm_(delta[0], aW)
+    delta.mul_(alpha)
+    grad_W: Tensor | None = None
+    if need_W: grad_W = _outer_sum(delta[1:], H[:-1]) + _outer_sum(delta[:1], h0.unsqueeze(0))
+    return delta, grad_W, grad_h0
+
+# %% ../nbs/01_networks.ipynb #16a11fa4
+SCAN_BACKEND = "torchscript"  # how the fast scan's loops run: "torchscript" (falls back to "python") or "python"
+_KERNELS = {}
+
+def scan_kernels(backend: str | None = None, # "torchscript" or "python"; None: `SCAN_BACKEND`
+                ) -> tuple:                  # (forward, backward, the backend that runs them)
+    "The fast scan's forward and backward loops, compiled by TorchScript once per process where it works."
+    backend = SCAN_BACKEND if backend is None else backend
+    if backend not in ("torchscript", "python"): raise ValueError(f"unknown scan backend {backend!r}; allowed: torchscript, python")
+    if backend not in _KERNELS:
+        kernels = (_scan_forward, _scan_backward, "python")
+        if backend == "torchscript":
+            import warnings
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # TorchScript's deprecation notice: we keep the Python fallback
+                    kernels = (torch.jit.script(_scan_forward), torch.jit.script(_scan_backward), "torchscript")
+            except Exception: pass  # no TorchScript here (or no source to compile): the same loops in Python
+        _KERNELS[backend] = kernels
+    return _KERNELS[backend]
 
 class _LeakyScan(torch.autograd.Function):
     "The leaky recurrence with a hand-written BPTT: one product per step each way, dW_rec as one product."
     @staticmethod
     def forward(ctx, u, W, h0, alpha, activation):
-        f, relu = ACTIVATIONS[activation], activation == "relu"
-        mm = torch.addmm if W.dim() == 2 else torch.baddbmm
-        Wt = W.transpose(-1, -2).contiguous()            # a transposed view makes every product slower
-        H = torch.empty_like(u)                          # states h_t
-        A = torch.empty_like(u)                          # what backward needs for f'(a_t): f(a_t) for relu, else a_t
-        h = h0
-        for t in range(u.shape[0]):
-            a = mm(u[t], h, Wt, out=A[t])                # a_t = W h_{t-1} + u_t
-            if relu: a.clamp_min_(0)                     # f(a_t) in place: no temporary, no separate sign
-            torch.lerp(h, a if relu else f(a), alpha, out=H[t])  # h_t = (1-α) h_{t-1} + α f(a_t)
-            h = H[t]
+        H, A = scan_kernels()[0](u, W, h0, alpha, activation)
         ctx.save_for_backward(W, h0, A, H)
         ctx.alpha, ctx.activation = alpha, activation
         return H
@@ -127,21 +176,8 @@ class _LeakyScan(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, G):
         W, h0, A, H = ctx.saved_tensors
-        alpha, T = ctx.alpha, H.shape[0]
-        mm_ = Tensor.addmm_ if W.dim() == 2 else Tensor.baddbmm_
-        G, aW = G.contiguous(), W * alpha                # α moves into W here and onto δ at the end
-        delta = _act_grad(A, ctx.activation)             # f'(a_t) for all steps in one op; then f'(a_t) g_t in place,
-        g = G[T - 1]                                     # then δ_t = α f'(a_t) g_t = ∂L/∂a_t = ∂L/∂u_t
-        g_buf = (torch.empty_like(g), torch.empty_like(g))  # g_t = ∂L/∂h_t through all later steps, two buffers in turn
-        for t in range(T - 1, 0, -1):
-            delta[t].mul_(g)
-            g = torch.add(G[t - 1], g, alpha=1 - alpha, out=g_buf[t % 2])  # direct and leak paths ...
-            mm_(g, delta[t], aW)                         # ... plus the recurrent path δ_t W
-        delta[0].mul_(g)
-        grad_h0 = mm_(g * (1 - alpha), delta[0], aW) if ctx.needs_input_grad[2] else None
-        delta.mul_(alpha)
-        grad_W = None
-        if ctx.needs_input_grad[1]: grad_W = _outer_sum(delta[1:], H[:-1]) + _outer_sum(delta[:1], h0[None])
+        delta, grad_W, grad_h0 = scan_kernels()[1](G, W, h0, A, H, ctx.alpha, ctx.activation,
+                                                   ctx.needs_input_grad[1], ctx.needs_input_grad[2])
         return delta, grad_W, grad_h0, None, None
 
 # %% ../nbs/01_networks.ipynb #8b7a7c3c
