@@ -138,8 +138,8 @@ def _check_config(c: TaskConfig):
     check_float("dt", c.dt, positive=True); check_float("tau", c.tau, positive=True)
     if c.dt > c.tau: raise ValueError(f"dt={c.dt} ms exceeds tau={c.tau} ms: α = dt/τ must be at most 1")
     # inputs are of order 1: noise beyond SIGMA_IN_MAX buries every stimulus (and a typo like 1e9 would train on noise)
-    if not 0 <= check_float("sigma_in", c.sigma_in) <= SIGMA_IN_MAX:
-        raise ValueError(f"sigma_in must be between 0 and {SIGMA_IN_MAX} (inputs are of order 1), got {c.sigma_in}")
+    if check_float("sigma_in", c.sigma_in, minimum=0) > SIGMA_IN_MAX:
+        raise ValueError(f"sigma_in must be at most {SIGMA_IN_MAX} (inputs are of order 1), got {c.sigma_in}")
     if not 0 < check_float("criterion", c.criterion) <= math.pi: raise ValueError(f"criterion must be in (0, π] radians (got {c.criterion})")
     check_int("n_ring", c.n_ring, minimum=3)
     _check_durations(c)

@@ -1,6 +1,13 @@
 """The README's main job: the `molap` console command, installed as an entry point."""
-import shutil, subprocess
+import json, os, shutil, signal, subprocess, time
+from pathlib import Path
+import pytest
+from conftest import interruptible
 from molap.tasks import TASK_NAMES
+
+
+ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+MAIN = "molap reproduce --profile quick --out molap-results --workers 2"  # the README's main command
 
 
 def test_molap_tasks_command(tmp_path):
@@ -26,15 +33,9 @@ def test_readme_and_ci_agree(root):
     assert cmd in readme and cmd in ci
 
 
-def test_molap_reproduce_quick_end_to_end(tmp_path, root):
-    "The README's main job, through the console script: every method's numbers, the report and the figures."
-    import json, os
-    cmd = "molap reproduce --profile quick --out molap-results --workers 2"
-    assert cmd in (root / "README.md").read_text()
-    r = subprocess.run(cmd.replace("molap-results", str(tmp_path)).split(), capture_output=True,
-                       text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
-    assert r.returncode == 0, r.stderr[-2000:]
-    res = json.loads((tmp_path / "results.json").read_text())
+def check_main_job(out: Path):
+    "What the README's main job writes: every method's numbers, the report, the analyses and the figures."
+    res = json.loads((out / "results.json").read_text())
     assert res["profile"] == "quick" and res["seeds"] == [0]
     for m in ("molap", "molap-lag0", "separate", "joint", "molap-v1", "molap-random"):
         entry = res["methods"][m]
@@ -45,20 +46,84 @@ def test_molap_reproduce_quick_end_to_end(tmp_path, root):
     assert all(res["methods"]["molap"]["accuracy"][t] >= 0.9 for t in TASK_NAMES[:4]), res["methods"]["molap"]["accuracy"]
     # MoLaP trains far fewer parameters per task than a separate network
     assert res["methods"]["molap"]["trained_parameters_per_task"] < 0.2 * res["methods"]["separate"]["trained_parameters_per_task"]
-    report = (tmp_path / "report.md").read_text()
+    report = (out / "report.md").read_text()
     assert "chance is 0.1" in report and "The paper's claims at this profile" in report
     for m in ("sequential", "dni"):  # the paper's middle row: one network learning the tasks in order
         M = res["methods"][m]["accuracy_after_each_task"]
         assert len(M) == 9 and all(len(row) == 9 for row in M) and M[-1] == [res["methods"][m]["accuracy"][t] for t in TASK_NAMES]
-    rob = json.loads((tmp_path / "robustness.json").read_text())  # the robustness analysis ran on the same networks
+    rob = json.loads((out / "robustness.json").read_text())  # the robustness analysis ran on the same networks
     from molap.reproduce import METHOD_ORDER  # (the multi-task learners; the sequential ones are not perturbed)
     assert set(rob["methods"]) == set(METHOD_ORDER) and len(rob["claims"]) == 8 * (len(METHOD_ORDER) - 1)
-    gen = json.loads((tmp_path / "generalisation.json").read_text())  # and the leave-one-task-out subset
+    gen = json.loads((out / "generalisation.json").read_text())  # and the leave-one-task-out subset
     assert gen["held_out"] and all(set(v) >= {"molap", "separate"} for v in gen["held_out"].values())
     for name in ("report.md", "robustness.md", "generalisation.md"):
-        for line in (tmp_path / name).read_text().splitlines():
+        for line in (out / name).read_text().splitlines():
             if line.startswith("!["):
-                assert (tmp_path / line.split("(")[1].rstrip(")")).exists(), line
+                assert (out / line.split("(")[1].rstrip(")")).exists(), line
+
+
+def descendants(pid: int) -> list:
+    try: kids = [int(k) for k in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError: return []
+    return kids + [g for k in kids for g in descendants(k)]
+
+
+def alive(pid: int) -> bool:
+    try: return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except OSError: return False
+
+
+def interrupt(out: Path, after: float, times: int):
+    "The README's main command, SIGINT `times` times `after` s into its parallel runs: (seconds to exit, stderr, processes)."
+    p = subprocess.Popen(MAIN.replace("molap-results", str(out)).split(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, **interruptible())
+    seen = ""
+    while "[2/4]" not in seen:  # the independent runs start in the workers
+        line = p.stdout.readline()
+        assert line, "the command ended before its runs started"
+        seen += line
+    time.sleep(after)
+    procs = descendants(p.pid)
+    assert len(procs) >= 2, "no worker processes"
+    t0 = time.time()
+    for _ in range(times):
+        p.send_signal(signal.SIGINT); time.sleep(0.3)
+    out_, err = p.communicate(timeout=60)
+    took = time.time() - t0
+    assert p.returncode == 130, err[-1500:]
+    time.sleep(1)
+    return took, err, [q for q in procs if alive(q)]
+
+
+def checkpoints(folder: Path) -> dict:
+    import torch
+    states = {p.name: torch.load(p, weights_only=True) for p in folder.glob("runs/*.ckpt")}
+    return {k: s["step"] for k, s in states.items() if "step" in s}  # training checkpoints (not the sequential after-task states)
+
+
+def test_main_job_ctrl_c_resume_and_end_to_end(tmp_path, root):
+    """The README's main command: Ctrl-C (once, then three times) stops every worker within seconds, with one line, no
+    traceback and no process left; the same command resumes without going back, and runs to the end."""
+    assert MAIN in (root / "README.md").read_text()
+    for after in (20, 40, 80):  # on a busy machine the workers may need longer to start training
+        took, err, left = interrupt(tmp_path, after, 1)
+        assert took < 5, f"took {took:.1f} s to exit"
+        assert "Traceback" not in err and not left, (err[-1500:], left)
+        assert err.strip().splitlines()[-1] == (f"molap reproduce: interrupted; every finished step is kept: "
+                                                f"run the same command again to resume from {tmp_path}")
+        first = checkpoints(tmp_path)
+        if first: break
+    assert first, "no run had checkpointed"
+    took, err, left = interrupt(tmp_path, 20, 3)  # the same command resumes; three Ctrl-Cs stop it as cleanly as one
+    assert took < 5 and "Traceback" not in err and not left, (took, err[-1500:], left)
+    again = checkpoints(tmp_path)
+    assert all(again.get(k, 0) >= v for k, v in first.items()), (first, again)  # no run went back to its start
+
+    # ... and, resumed once more, runs to its end: the README's main job, end to end, with its console table
+    r = subprocess.run(MAIN.replace("molap-results", str(tmp_path)).split(), capture_output=True, text=True, env=ENV)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "Fraction correct (quick profile, seeds [0]):" in r.stdout and r.stdout.rstrip().splitlines()[-1].startswith("report:")
+    check_main_job(tmp_path)
 
 
 def test_molap_robustness_on_shipped_networks(tmp_path):

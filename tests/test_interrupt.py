@@ -2,6 +2,7 @@
 the resumed run ends exactly where an uninterrupted one does. Also: output files are readable like any other."""
 import json, os, signal, subprocess, time
 import pytest
+from conftest import interruptible
 
 ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
 ARGS = ["baselines", "--profile", "quick", "--methods", "separate", "--separate-steps", "60"]
@@ -16,7 +17,7 @@ def test_ctrl_c_keeps_finished_steps_and_resumes_exactly(tmp_path, delay):
     ref = molap(*ARGS, "--out", str(tmp_path / "ref"))
     assert ref.returncode == 0, ref.stderr[-1500:]
     p = subprocess.Popen(["molap", *ARGS, "--out", str(tmp_path / "run")],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, **interruptible())
     seen = ""
     while "LeakyRNN" not in seen:  # training has started: its progress bar is on stderr
         c = p.stderr.read(1)

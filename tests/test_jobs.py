@@ -1,11 +1,12 @@
-"""Every multi-run command on a Dask cluster with the same results; a failed job is one line; Ctrl-C (once or three
-times) on the README's main command stops every worker within seconds, prints no traceback, leaves no process and
-the same command resumes. Also: a cluster worker killed mid-job, and its job still gives the same results."""
+"""Every multi-run command on a Dask cluster with the same results; a failed job is one line; Ctrl-C on a cluster is
+one line. Also: a cluster worker killed mid-job, and its job still gives the same results. (Ctrl-C on the README's main
+command with the local pool: tests/test_cli.py.)"""
 import json, operator, os, re, signal, subprocess, threading, time
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 import pytest
+from conftest import interruptible
 
 distributed = pytest.importorskip("distributed")
 from molap.jobs import run_jobs, JobsFailed
@@ -78,67 +79,11 @@ def test_a_killed_worker_loses_nothing(tmp_path, cluster):
     assert box["separate"]["history"]["loss"] == ref["history"]["loss"]
 
 
-def descendants(pid: int) -> list:
-    try: kids = [int(k) for k in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError: return []
-    return kids + [g for k in kids for g in descendants(k)]
-
-
-def alive(pid: int) -> bool:
-    try: return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except OSError: return False
-
-
-def interrupt(out: Path, after: float, times: int):
-    "The README's main command, SIGINT `times` times `after` s into its parallel runs: (seconds to exit, stderr, processes)."
-    p = subprocess.Popen(["molap", "reproduce", "--profile", "quick", "--out", str(out), "--workers", "2"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-    seen = ""
-    while "[2/4]" not in seen:  # the independent runs start in the workers
-        line = p.stdout.readline()
-        assert line, "the command ended before its runs started"
-        seen += line
-    time.sleep(after)
-    procs = descendants(p.pid)
-    assert len(procs) >= 2, "no worker processes"
-    t0 = time.time()
-    for _ in range(times):
-        p.send_signal(signal.SIGINT); time.sleep(0.3)
-    out_, err = p.communicate(timeout=60)
-    took = time.time() - t0
-    assert p.returncode == 130, err[-1500:]
-    time.sleep(1)
-    return took, err, [q for q in procs if alive(q)]
-
-
-def checkpoints(folder: Path) -> dict:
-    import torch
-    states = {p.name: torch.load(p, weights_only=True) for p in folder.glob("runs/*.ckpt")}
-    return {k: s["step"] for k, s in states.items() if "step" in s}  # training checkpoints (not the sequential after-task states)
-
-
-def test_ctrl_c_stops_every_worker_and_the_command_resumes(tmp_path):
-    for after in (20, 40, 80):  # on a busy machine the workers may need longer to start training
-        took, err, left = interrupt(tmp_path, after, 1)
-        assert took < 5, f"took {took:.1f} s to exit"
-        assert "Traceback" not in err and not left, (err[-1500:], left)
-        assert err.strip().splitlines()[-1] == (f"molap reproduce: interrupted; every finished step is kept: "
-                                                f"run the same command again to resume from {tmp_path}")
-        first = checkpoints(tmp_path)
-        if first: break
-    assert first, "no run had checkpointed"
-    took, err, left = interrupt(tmp_path, 20, 3)  # the same command resumes; three Ctrl-Cs stop it as cleanly as one
-    assert took < 5 and "Traceback" not in err and not left, (took, err[-1500:], left)
-    again = checkpoints(tmp_path)
-    assert all(again.get(k, 0) >= v for k, v in first.items()), (first, again)  # no run went back to its start
-    if again == first: pytest.skip("no training step in 20 s: the machine is too busy to show the runs advancing")
-
-
 def test_ctrl_c_on_a_cluster_is_one_line(tmp_path, cluster):
     "Ctrl-C cancels the cluster's queued jobs and exits at once (a running job finishes there: Dask cannot stop it)."
     p = subprocess.Popen(["molap", *BASELINES, "--separate-steps", "2000", "--joint-steps", "2000", "--seeds", "0", "1",
                           "--out", str(tmp_path), "--scheduler", cluster.scheduler_address],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, **interruptible())
     deadline = time.time() + 120
     while not list(tmp_path.glob(".molap-probe-*")) and time.time() < deadline: time.sleep(0.1)
     time.sleep(3)  # the jobs run on the cluster
