@@ -205,12 +205,12 @@ def _runs(on: torch.Tensor) -> torch.Tensor:
 
 def _short_runs(on: torch.Tensor, n: int) -> torch.Tensor:
     "[T, B] bool: the steps of the runs of True that last fewer than `n` steps."
-    lab = _runs(on)
-    L = int(lab.max())
-    if L == 0: return torch.zeros_like(on)
-    steps = torch.stack([(lab == k).sum(0) for k in range(1, L + 1)], -1)               # [B, L] steps per run
-    short = torch.cat([torch.zeros_like(steps[:, :1], dtype=torch.bool), steps < n], 1)  # label 0: not a run
-    return short.gather(1, lab.T).T
+    lab = _runs(on).T                                                       # [B, T]
+    steps = torch.zeros(lab.shape[0], int(lab.max()) + 1, dtype=torch.long, device=on.device)
+    steps.scatter_add_(1, lab, torch.ones_like(lab))                        # [B, 1 + runs]: steps per label
+    short = steps < n
+    short[:, 0] = False                                                     # label 0: not a run
+    return short.gather(1, lab).T
 
 def observed_go(b: Batch) -> torch.Tensor:
     "[B] the go cue of each trial, read off the targets: the first step whose fixation target is below half its start."
