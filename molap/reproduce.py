@@ -305,21 +305,26 @@ def network_file(method: str, profile: str, seed: int) -> Path:
 def load_network(method: str,               # a method of `ALL_METHODS`, e.g. "molap", "molap-lag0", "separate", "dni"
                  profile: Profile | str = "full",
                  seed: int = 0,
+                 path=None,                 # a finished run's training checkpoint instead of the shipped network
+                 module_sizes=None,         # MoLaP's module sizes (default: as shipped, else the profile's)
                 ) -> tuple:                 # (trained model, the TaskConfig it reads)
-    "A trained network shipped with the package, and the corpus settings to evaluate it with."
+    "A trained network shipped with the package (or a finished run's, from `path`), and the corpus settings to evaluate it with."
     if method not in ALL_METHODS: raise ValueError(f"unknown method {method!r}; methods: {', '.join(ALL_METHODS)}")
     prof = get_profile(profile)
-    path = network_file(method, prof.name, seed)
-    if not path.exists():
-        have = [m for m in ALL_METHODS if network_file(m, prof.name, seed).exists()]
-        raise FileNotFoundError(f"no shipped {method} network for profile {prof.name!r}, seed {seed}; "
-                                f"shipped: {', '.join(have) or 'none'}")
+    if path is None:
+        path = network_file(method, prof.name, seed)
+        if not path.exists():
+            have = [m for m in ALL_METHODS if network_file(m, prof.name, seed).exists()]
+            raise FileNotFoundError(f"no shipped {method} network for profile {prof.name!r}, seed {seed}; "
+                                    f"shipped: {', '.join(have) or 'none'}")
     state = load_weights(path, f"{method} network")
+    if "model" in state and "format" in state: state = state["model"]  # a training checkpoint: its weights
     if method in BASELINES: model, task_config = baseline_model(method, prof, seed)
     elif method in SEQUENTIAL:  # after the ninth task: the joint network's architecture (rule inputs)
         model, task_config = joint_network(prof.n_rec, task_config=prof.task, alpha=prof.alpha), joint_task_config(prof.task)
     else:  # the module sizes the run had (recorded with its results), else the profile's
-        sizes = load_results(prof.name)["methods"].get(method, {}).get("module_sizes") or prof.module_sizes
+        sizes = module_sizes or (load_results(prof.name)["methods"].get(method, {}).get("module_sizes")
+                                 if prof.name in ("quick", "full") else None) or prof.module_sizes
         model, task_config = molap_network(random_modules(tuple(sizes), alpha=prof.alpha)), prof.task
     model.load_state_dict(state)
     return model, task_config

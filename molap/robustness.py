@@ -212,6 +212,12 @@ def trained_network(method: str,              # a method of `METHOD_ORDER`
     prof = get_profile(profile)
     if network_file(method, prof.name, seed).exists(): return load_network(method, prof, seed)
     if runs is None: raise FileNotFoundError(_not_shipped(method, prof.name, seed))
+    name = f"{method if method in BASELINES else 'molap-' + VARIANT_OF[method]}-{prof.name}-seed{seed}"
+    record, ckpt = Path(runs) / f"{name}.json", Path(runs) / f"{name}.ckpt"
+    if record.exists() and ckpt.exists():  # a finished run (its record comes last): its weights, no resuming or evaluating
+        r = json.loads(record.read_text())
+        model, cfg = load_network(method, prof, seed, path=ckpt, module_sizes=r.get("module_sizes"))
+        return model, replace(prof.task, rule_inputs=r["rule_inputs"]) if method in BASELINES else cfg
     if method in BASELINES:
         record, model = run_baseline(method, prof, seed, out=runs, progress=progress, device=device)
         return model, replace(prof.task, rule_inputs=record["rule_inputs"])

@@ -436,21 +436,26 @@ def network_file(method: str, profile: str, seed: int) -> Path:
 def load_network(method: str,               # a method of `ALL_METHODS`, e.g. "molap", "molap-lag0", "separate", "dni"
                  profile: Profile | str = "full",
                  seed: int = 0,
+                 path=None,                 # a finished run's training checkpoint instead of the shipped network
+                 module_sizes=None,         # MoLaP's module sizes (default: as shipped, else the profile's)
                 ) -> tuple:                 # (trained model, the TaskConfig it reads)
-    "A trained network shipped with the package, and the corpus settings to evaluate it with."
+    "A trained network shipped with the package (or a finished run's, from `path`), and the corpus settings to evaluate it with."
     if method not in ALL_METHODS: raise ValueError(f"unknown method {method!r}; methods: {', '.join(ALL_METHODS)}")
     prof = get_profile(profile)
-    path = network_file(method, prof.name, seed)
-    if not path.exists():
-        have = [m for m in ALL_METHODS if network_file(m, prof.name, seed).exists()]
-        raise FileNotFoundError(f"no shipped {method} network for profile {prof.name!r}, seed {seed}; "
-                                f"shipped: {', '.join(have) or 'none'}")
+    if path is None:
+        path = network_file(method, prof.name, seed)
+        if not path.exists():
+            have = [m for m in ALL_METHODS if network_file(m, prof.name, seed).exists()]
+            raise FileNotFoundError(f"no shipped {method} network for profile {prof.name!r}, seed {seed}; "
+                                    f"shipped: {', '.join(have) or 'none'}")
     state = load_weights(path, f"{method} network")
+    if "model" in state and "format" in state: state = state["model"]  # a training checkpoint: its weights
     if method in BASELINES: model, task_config = baseline_model(method, prof, seed)
     elif method in SEQUENTIAL:  # after the ninth task: the joint network's architecture (rule inputs)
         model, task_config = joint_network(prof.n_rec, task_config=prof.task, alpha=prof.alpha), joint_task_config(prof.task)
     else:  # the module sizes the run had (recorded with its results), else the profile's
-        sizes = load_results(prof.name)["methods"].get(method, {}).get("module_sizes") or prof.module_sizes
+        sizes = module_sizes or (load_results(prof.name)["methods"].get(method, {}).get("module_sizes")
+                                 if prof.name in ("quick", "full") else None) or prof.module_sizes
         model, task_config = molap_network(random_modules(tuple(sizes), alpha=prof.alpha)), prof.task
     model.load_state_dict(state)
     return model, task_config
@@ -768,22 +773,25 @@ Markdown("| seed | modules' own: Pro/Anti (worst) | modules' own: decisions (mea
 #
 
 # %%
+gap = {s: molap_dec[s] - mean_dec(own[s]) for s in own}  # what the task stage adds to the modules' own decisions
 Markdown(f"The modules answer every Pro/Anti trial themselves on every seed, and "
          f"{min(mean_dec(o) for o in own.values()):.3f}–{max(mean_dec(o) for o in own.values()):.3f} of the decision "
          f"trials (seed means); MoLaP, with its own I_T and O_T per task, ends at "
-         f"{min(molap_dec.values()):.3f}–{max(molap_dec.values()):.3f}.")
+         f"{min(molap_dec.values()):.3f}–{max(molap_dec.values()):.3f}: "
+         + ", ".join(f"{g:+.3f} on seed {s}" for s, g in gap.items()) + " against its modules.")
 
 # %% [markdown]
-# So MoLaP's decision accuracy is, to within a few hundredths, the modules' decision accuracy read out: the decision
-# primitive the modules learned in pre-training sets the level. That is why every change above was judged by the
-# modules' own answers first. What moved them was what the modules read (the decision's modalities only), not how long
-# or how they were trained beyond 3,200 steps. What is left sits at the hardest trials, coherence below 0.1, where the
-# separate networks also err, MoLaP somewhat more ([dynamics](dynamics.html)).
+# So MoLaP's decision accuracy is the modules' decision accuracy read out, plus a few hundredths at most (between 0
+# and 0.05 on every seed, checked below): the decision primitive the modules learned in pre-training sets the level,
+# and the task's own I_T and O_T add a little. That is why every change above was judged by the modules' own answers
+# first. What moved them was what the modules read (the decision's modalities only), not how long or how they were
+# trained beyond 3,200 steps. What is left sits at the hardest trials, coherence below 0.1, where the separate
+# networks also err, MoLaP somewhat more ([dynamics](dynamics.html)).
 
 # %%
 for s in own:
     assert min(own[s][t] for t in TASK_NAMES[:4]) >= 0.99, (s, own[s])          # memory for direction: every seed
-    assert abs(molap_dec[s] - mean_dec(own[s])) < 0.03, (s, molap_dec[s], mean_dec(own[s]))  # MoLaP ≈ its modules
+    assert 0 <= gap[s] < 0.05, (s, molap_dec[s], mean_dec(own[s]))             # MoLaP = its modules + a few hundredths
 P = F["molap"]["pretraining"]["own_accuracy_per_seed"]["ContextMemDm2"]
 test_close(P, [own[s]["ContextMemDm2"] for s in own], eps=0.01)  # shipped ≈ recomputed here (other CPUs: a trial may flip)
 

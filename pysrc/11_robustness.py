@@ -382,6 +382,12 @@ def trained_network(method: str,              # a method of `METHOD_ORDER`
     prof = get_profile(profile)
     if network_file(method, prof.name, seed).exists(): return load_network(method, prof, seed)
     if runs is None: raise FileNotFoundError(_not_shipped(method, prof.name, seed))
+    name = f"{method if method in BASELINES else 'molap-' + VARIANT_OF[method]}-{prof.name}-seed{seed}"
+    record, ckpt = Path(runs) / f"{name}.json", Path(runs) / f"{name}.ckpt"
+    if record.exists() and ckpt.exists():  # a finished run (its record comes last): its weights, no resuming or evaluating
+        r = json.loads(record.read_text())
+        model, cfg = load_network(method, prof, seed, path=ckpt, module_sizes=r.get("module_sizes"))
+        return model, replace(prof.task, rule_inputs=r["rule_inputs"]) if method in BASELINES else cfg
     if method in BASELINES:
         record, model = run_baseline(method, prof, seed, out=runs, progress=progress, device=device)
         return model, replace(prof.task, rule_inputs=record["rule_inputs"])
@@ -607,6 +613,15 @@ trained = robustness(smoke, folder, seeds=[0], methods=("molap-random",), draws=
                      perturbations={"silenced units": (0., .5)}, progress=False)
 test_eq(trained["methods"], ["molap-random"])
 assert list((folder / "runs").glob("molap-random-quick-smoke-seed0*")), "the network was trained in runs/"
+
+# %% [markdown]
+# Asked again, a finished run is read from its checkpoint, neither resumed nor evaluated again; its weights score
+# exactly what its record says:
+
+# %%
+model, cfg = trained_network("molap-random", smoke, 0, folder / "runs")
+rec = json.loads((folder / "runs" / "molap-random-quick-smoke-seed0.json").read_text())
+test_eq(evaluate(model, TASK_NAMES, smoke.eval_trials, cfg, seed=smoke.eval_seed), rec["accuracy"])
 
 
 # %% [markdown]
