@@ -40,6 +40,7 @@ import matplotlib.pyplot as plt
 #| hide
 import time
 from fastcore.test import *
+from IPython.display import Markdown
 plt.rcParams["figure.dpi"] = 72  # light notebooks: figures at screen resolution
 
 
@@ -446,23 +447,6 @@ def step_time(scan, u, W, repeats=3):
 # %%
 t_fast, t_naive = step_time(leaky_scan, u, W), step_time(leaky_scan_naive, u, W)
 f"fast {1e3 * t_fast:.0f} ms, naive {1e3 * t_naive:.0f} ms per step: {t_naive / t_fast:.1f}x faster"
-
-# %% [markdown]
-# **Where the rest of a training step goes.** The benchmark (`OMP_NUM_THREADS=1 python benchmarks/bench_rnn_step.py`)
-# times a whole training step of `LeakyRNN` (input product, recurrent noise, scan, readout, loss, every gradient)
-# against the bare matrix products it needs, alternating the two in one run. Our target is 0.6 of the bare time on any
-# CPU; it is not met. On the machine that wrote this (an AVX-512 Xeon, one thread, the other core free): bare products
-# 20 ms, a training step 56–60 ms (bare/fast 0.33–0.35, from 0.30–0.31 before this version's changes, which keep every
-# value bit for bit), the naive autograd loop 4.4× slower. Two things bound it on such a CPU:
-#
-# - **The recurrent noise**: 150 × 64 × 256 normals per step from torch's CPU generator take 10.5 ms, half the bare
-#   products by themselves; with nothing else to pay the ratio could reach 0.65 at most.
-# - **Many small operations**: each step of the scan is a product plus two elementwise operations each way, each a
-#   few microseconds on a `[64, 256]` tile, 600 in all, and the thin products of the input (25 channels) and readout
-#   (3 outputs) use the matrix library poorly.
-#
-# On a CPU with slower matrix products the same code measures higher (0.57 on one); fusing the elementwise work
-# into the products would need a compiled kernel, which we have not written.
 
 # %% [markdown]
 # ## A leaky RNN
@@ -1159,3 +1143,60 @@ test_close(noisier.sigma_rec, 0.15); test_eq(mod.sigma_rec, 0.05)
 test_same(scale_noise(small, 2.0)(xq), small(xq))  # σ_rec = 0 stays 0
 test_fail(lambda: scale_noise(mod, -1), contains=">= 0")
 round(noisier.sigma_rec, 6)
+
+
+# %% [markdown]
+# ## Where the time of a training step goes
+#
+# A whole training step of `LeakyRNN` (input product, recurrent noise,
+# scan, readout, loss, every gradient) against what it cannot avoid: the bare matrix products of the recurrence
+# (3 × 150 products `[64, 256] × [256, 256]`: forward, backward, weight gradient) and the draw of the recurrent noise
+# (150 × 64 × 256 normals from torch's generator). The rest is the price of many small operations: each step of the
+# scan is a product plus two elementwise operations each way, and the thin products of the input (25 channels) and
+# the readout (3 outputs) use the matrix library poorly. Measured here, alternating the cases in one run (the ratios
+# carry to other CPUs, the milliseconds do not), at the reference size and at the quick profile's (64 units, a batch
+# of 32), with the scan's loops under TorchScript and in Python:
+
+# %%
+#| hide
+def step_breakdown(n_rec, batch, n_in=25, T=150, repeats=3):
+    "Median ms of a LeakyRNN training step (TorchScript and Python loops), its bare recurrent products and its noise draw."
+    import statistics
+    g = torch.Generator().manual_seed(0)
+    net, x = LeakyRNN(n_in, n_rec, 3, seed=0), torch.randn(T, batch, n_in, generator=g)
+    h, Wr, o = torch.randn(batch, n_rec, generator=g), torch.randn(n_rec, n_rec, generator=g), torch.empty(batch, n_rec)
+    def step(backend):
+        def run():
+            global SCAN_BACKEND  # the setting `scan_kernels` reads, where LeakyRNN is defined
+            SCAN_BACKEND = backend
+            net.zero_grad(); net(x, generator=g).square().mean().backward()
+        return run
+    def bare():
+        for _ in range(3 * T): torch.mm(h, Wr, out=o)
+    cases = {"step (TorchScript)": step("torchscript"), "step (Python loops)": step("python"), "bare products": bare,
+             "noise draw": lambda: recurrent_noise((T, batch, n_rec), 0.05, 0.2, g)}
+    times = {k: [] for k in cases}
+    try:
+        for f in cases.values(): f()  # warm up
+        for _ in range(repeats):
+            for k, f in cases.items():
+                t0 = time.perf_counter(); f(); times[k].append(time.perf_counter() - t0)
+    finally: globals()["SCAN_BACKEND"] = "torchscript"
+    return {k: 1e3 * statistics.median(v) for k, v in times.items()}
+
+# %%
+rows = {f"{n} units, batch {b}": step_breakdown(n, b) for n, b in ((256, 64), (64, 32))}
+limit = lambda r: (r["bare products"] + r["noise draw"]) / r["step (TorchScript)"]
+Markdown("| size | step, TorchScript (ms) | step, Python loops (ms) | bare products (ms) | noise draw (ms) | (products + noise) / step |\n"
+         "|---|---|---|---|---|---|\n" + "\n".join(
+             f"| {k} | {r['step (TorchScript)']:.1f} | {r['step (Python loops)']:.1f} | {r['bare products']:.1f} | "
+             f"{r['noise draw']:.1f} | {limit(r):.2f} |" for k, r in rows.items()))
+
+# %%
+ref, small = rows.values()
+speedup = lambda r: r["step (Python loops)"] / r["step (TorchScript)"]
+Markdown(f"TorchScript makes a step {speedup(ref):.2f}× as fast at the reference size, where the products dominate, and "
+         f"{speedup(small):.2f}× at the quick size, where the products are tiny and the interpreter's overhead was most "
+         f"of a step. Our target, a step at 0.75 of (products + noise) at the reference size, is "
+         f"{'met' if limit(ref) >= 0.75 else 'not met'} here ({limit(ref):.2f}); fusing the elementwise work into the "
+         f"products would need a compiled kernel, which we have not written.")
