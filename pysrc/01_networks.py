@@ -282,6 +282,7 @@ def _scan_backward(G: Tensor, W: Tensor, h0: Tensor, A: Tensor, H: Tensor, alpha
     if need_W: grad_W = _outer_sum(delta[1:], H[:-1]) + _outer_sum(delta[:1], h0.unsqueeze(0))
     return delta, grad_W, grad_h0
 
+
 # %% [markdown]
 # Run from Python, the loops above pay the interpreter's overhead on every operation: at the quick profile's size
 # (64 units, a batch of 32) that overhead, not arithmetic, is most of a training step. TorchScript runs the same loops
@@ -328,6 +329,7 @@ class _LeakyScan(torch.autograd.Function):
         delta, grad_W, grad_h0 = scan_kernels()[1](G, W, h0, A, H, ctx.alpha, ctx.activation,
                                                    ctx.needs_input_grad[1], ctx.needs_input_grad[2])
         return delta, grad_W, grad_h0, None, None
+
 
 # %%
 scan_kernels()[2]
@@ -1183,6 +1185,7 @@ def step_breakdown(n_rec, batch, n_in=25, T=150, repeats=3):
                 t0 = time.perf_counter(); f(); times[k].append(time.perf_counter() - t0)
     finally: globals()["SCAN_BACKEND"] = "torchscript"
     return {k: 1e3 * statistics.median(v) for k, v in times.items()}
+
 
 # %%
 rows = {f"{n} units, batch {b}": step_breakdown(n, b) for n, b in ((256, 64), (64, 32))}

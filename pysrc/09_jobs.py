@@ -365,6 +365,7 @@ with tempfile.TemporaryDirectory() as d:
     test_eq(sorted(p.name for p in Path(d).glob("*.json")), ["separate-quick-tiny-seed0.json", "separate-quick-tiny-seed1.json"])
 {k: round(sum(rec["accuracy"].values()) / len(rec["accuracy"]), 3) for k, (rec, model) in here.items()}
 
+
 # %% [markdown]
 # ## On a Dask cluster
 #
@@ -455,6 +456,7 @@ def jobs_table(rows: list[dict], seeds: int = 3) -> str:
     out.append(f"| **all** | {sum(r['per_seed'] for r in rows) * seeds} jobs | | | | **{total:.1f}** |")
     return "\n".join(out) + (f"\n\nOn as many workers as jobs, the wall-clock time is the longest job's: "
                               f"{longest['job']} ({longest['command']}), about {longest['seconds'] / 60:.0f} minutes.")
+
 
 # %%
 Markdown(jobs_table(full_jobs()))

@@ -19,8 +19,15 @@ def pytest_configure(config):
 
 
 # The longest tests start first, so that the short ones fill the gaps at the end instead of a long one running alone.
-LONG_FIRST = ("test_notebooks.py::test_notebook_runs", "test_cli.py::test_main_job_ctrl_c_resume_and_end_to_end",
-              "test_jobs.py", "test_interrupt.py::test_ctrl_c", "test_docs.py", "test_site_browser.py")
+# With `--maxschedchunk 1` (pyproject.toml) pytest-xdist hands out the tests one at a time in this order, so each
+# worker takes the next long test when it is free. Measured durations on two cores (a CI run): the main job's test ≈ 5 min, lesson 05 ≈ 3, 07 and 10
+# ≈ 1.5, the others ≤ 1.
+LONG_FIRST = ("test_cli.py::test_main_job_ctrl_c_resume_and_end_to_end", "test_notebooks.py::test_notebook_runs[05_",
+              "test_notebooks.py::test_notebook_runs[07_", "test_notebooks.py::test_notebook_runs[10_",
+              "test_notebooks.py::test_notebook_runs[12_", "test_notebooks.py::test_notebook_runs[06_",
+              "test_notebooks.py::test_notebook_runs[04_", "test_notebooks.py::test_notebook_runs[11_",
+              "test_jobs.py", "test_interrupt.py::test_ctrl_c", "test_notebooks.py::test_notebook_runs",
+              "test_docs.py", "test_site_browser.py")
 
 
 def pytest_collection_modifyitems(config, items):
