@@ -1195,6 +1195,9 @@ Markdown("| size | step, TorchScript (ms) | step, Python loops (ms) | bare produ
              f"| {k} | {r['step (TorchScript)']:.1f} | {r['step (Python loops)']:.1f} | {r['bare products']:.1f} | "
              f"{r['noise draw']:.1f} | {limit(r):.2f} |" for k, r in rows.items()))
 
+# %% [markdown]
+# The same numbers read as TorchScript's speed-up and against the target (computed from the table above):
+
 # %%
 ref, small = rows.values()
 speedup = lambda r: r["step (Python loops)"] / r["step (TorchScript)"]
