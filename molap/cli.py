@@ -17,7 +17,7 @@ from .tasks import TASK_NAMES, TaskConfig, draw_corpus
 from .training import PROFILES, get_profile
 
 # %% auto #0
-__all__ = ['STAGES', 'profile_from_args', 'results_summary', 'main']
+__all__ = ['STAGES', 'profile_from_args', 'results_summary', 'facilitated_line', 'main']
 
 # %% ../nbs/20_cli.ipynb #bb0400b1
 STAGES = ("pretrain", "molap", "separate", "joint")  # the training stages of a profile, each with a --<stage>-steps
@@ -102,6 +102,11 @@ def results_summary(res: dict) -> str:
         rows.append(f"{m:14s} {r['mean_accuracy']:6.3f} {ok:>10d} of 9 {r['trained_parameters_per_task']:>17,}")
     return f"Fraction correct ({res['profile']} profile, seeds {res['seeds']}):\n" + "\n".join(rows)
 
+def facilitated_line(cs: list) -> str:
+    "One sentence for the console: the held-out tasks whose learning MoLaP's modules facilitate, and the others."
+    names = lambda ok: ", ".join(c["task"] for c in cs if c["facilitated"] == ok) or "none"
+    return f"learning a held-out task is facilitated for {names(True)}; not for {names(False)}."
+
 def main(argv=None) -> int:
     "Entry point of the `molap` console command."
     args = _parser().parse_args(argv)
@@ -130,9 +135,7 @@ def main(argv=None) -> int:
                 gen = generalisation(prof, args.out, seeds=args.seeds, held_out=REPRODUCE_HELD_OUT, workers=args.workers,
                                      device=args.device, scheduler=args.scheduler)
                 cs = claims(gen)
-                summary.append("Generalisation (generalisation.md): learning a held-out task is facilitated for "
-                               + (", ".join(c["task"] for c in cs if c["facilitated"]) or "none")
-                               + "; not for " + (", ".join(c["task"] for c in cs if not c["facilitated"]) or "none") + ".")
+                summary.append("Generalisation (generalisation.md): " + facilitated_line(cs))
             print("\n" + "\n\n".join(summary) + f"\n\nreport: {Path(args.out) / 'report.md'}")
         elif args.command == "robustness":
             from molap.robustness import robustness, verdict_summary
@@ -146,7 +149,7 @@ def main(argv=None) -> int:
             gen = generalisation(args.profile, args.out, seeds=args.seeds, held_out=args.held_out, methods=args.methods,
                                  workers=args.workers, device=args.device, scheduler=args.scheduler)
             print(f"wrote {Path(args.out) / 'generalisation.md'} and generalisation.json")
-            print("held-out MoLaP facilitated?", {c["task"]: c["facilitated"] for c in claims(gen)})
+            print(facilitated_line(claims(gen)))
         elif args.command == "baselines":
             from functools import partial
             from molap.baselines import results_table

@@ -153,6 +153,11 @@ def results_summary(res: dict) -> str:
         rows.append(f"{m:14s} {r['mean_accuracy']:6.3f} {ok:>10d} of 9 {r['trained_parameters_per_task']:>17,}")
     return f"Fraction correct ({res['profile']} profile, seeds {res['seeds']}):\n" + "\n".join(rows)
 
+def facilitated_line(cs: list) -> str:
+    "One sentence for the console: the held-out tasks whose learning MoLaP's modules facilitate, and the others."
+    names = lambda ok: ", ".join(c["task"] for c in cs if c["facilitated"] == ok) or "none"
+    return f"learning a held-out task is facilitated for {names(True)}; not for {names(False)}."
+
 def main(argv=None) -> int:
     "Entry point of the `molap` console command."
     args = _parser().parse_args(argv)
@@ -181,9 +186,7 @@ def main(argv=None) -> int:
                 gen = generalisation(prof, args.out, seeds=args.seeds, held_out=REPRODUCE_HELD_OUT, workers=args.workers,
                                      device=args.device, scheduler=args.scheduler)
                 cs = claims(gen)
-                summary.append("Generalisation (generalisation.md): learning a held-out task is facilitated for "
-                               + (", ".join(c["task"] for c in cs if c["facilitated"]) or "none")
-                               + "; not for " + (", ".join(c["task"] for c in cs if not c["facilitated"]) or "none") + ".")
+                summary.append("Generalisation (generalisation.md): " + facilitated_line(cs))
             print("\n" + "\n\n".join(summary) + f"\n\nreport: {Path(args.out) / 'report.md'}")
         elif args.command == "robustness":
             from molap.robustness import robustness, verdict_summary
@@ -197,7 +200,7 @@ def main(argv=None) -> int:
             gen = generalisation(args.profile, args.out, seeds=args.seeds, held_out=args.held_out, methods=args.methods,
                                  workers=args.workers, device=args.device, scheduler=args.scheduler)
             print(f"wrote {Path(args.out) / 'generalisation.md'} and generalisation.json")
-            print("held-out MoLaP facilitated?", {c["task"]: c["facilitated"] for c in claims(gen)})
+            print(facilitated_line(claims(gen)))
         elif args.command == "baselines":
             from functools import partial
             from molap.baselines import results_table
@@ -267,3 +270,11 @@ prof.name, prof.molap.steps, prof.task.sigma_in
 test_eq(prof.name, "quick-sigma0.1-molap500")
 test_eq(prof.separate, get_profile("quick").separate)
 test_eq(profile_from_args(_parser().parse_args(["reproduce"])), get_profile("quick"))
+
+# %% [markdown]
+# The console states the leave-one-task-out verdicts in a sentence, not as a Python dict:
+
+# %%
+test_eq(facilitated_line([dict(task="MemPro", facilitated=True), dict(task="MemDm1", facilitated=False)]),
+        "learning a held-out task is facilitated for MemPro; not for MemDm1.")
+test_eq(facilitated_line([dict(task="MemPro", facilitated=True)]), "learning a held-out task is facilitated for MemPro; not for none.")
