@@ -213,14 +213,12 @@ def run_jobs(fn,                        # a top-level (picklable) function, call
 # %% ../nbs/09_jobs.ipynb #f4d87779
 def full_jobs(seeds: int = 3) -> list[dict]:
     "The full profile's jobs with their measured seconds (shipped results): command, job, jobs per seed, seconds each."
-    import json
-    from molap.core import data_dir
-    load = lambda f: json.loads((data_dir() / "results" / f).read_text())
+    from molap.core import load_results
     rows = []
-    for m, r in load("full.json")["methods"].items():  # `molap reproduce --profile full`: one job per method and seed
+    for m, r in load_results("full")["methods"].items():  # `molap reproduce --profile full`: one job per method and seed
         pre = (r.get("pretraining") or {}).get("train_seconds", 0.)  # a MoLaP job pre-trains its own modules first
         rows.append(dict(command="reproduce", job=m, per_seed=1, seconds=r["train_seconds"] + pre, measured=len(r["seeds"])))
-    gen = load("generalisation-full.json")  # `molap generalise --profile full`: one job per held-out task and seed
+    gen = load_results("generalisation-full")  # `molap generalise --profile full`: one job per held-out task and seed
     secs = [s for v in gen["job_seconds"].values() for s in v]
     rows.append(dict(command="generalise", job="one held-out task, every learner", per_seed=9,
                      seconds=sum(secs) / len(secs), measured=len(secs)))

@@ -454,8 +454,8 @@ def load_network(method: str,               # a method of `ALL_METHODS`, e.g. "m
     elif method in SEQUENTIAL:  # after the ninth task: the joint network's architecture (rule inputs)
         model, task_config = joint_network(prof.n_rec, task_config=prof.task, alpha=prof.alpha), joint_task_config(prof.task)
     else:  # the module sizes the run had (recorded with its results), else the profile's
-        sizes = module_sizes or (load_results(prof.name)["methods"].get(method, {}).get("module_sizes")
-                                 if prof.name in ("quick", "full") else None) or prof.module_sizes
+        shipped = load_results(prof.name)["methods"].get(method, {}) if path == network_file(method, prof.name, seed) else {}
+        sizes = module_sizes or shipped.get("module_sizes") or prof.module_sizes  # a run's, else as shipped, else the profile's
         model, task_config = molap_network(random_modules(tuple(sizes), alpha=prof.alpha)), prof.task
     model.load_state_dict(state)
     return model, task_config

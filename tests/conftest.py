@@ -20,8 +20,8 @@ def pytest_configure(config):
 
 # The longest tests start first, so that the short ones fill the gaps at the end instead of a long one running alone.
 # With `--maxschedchunk 1` (pyproject.toml) pytest-xdist hands out the tests one at a time in this order, so each
-# worker takes the next long test when it is free. Measured durations on two cores (a CI run): the main job's test ≈ 5 min, lesson 05 ≈ 3, 07 and 10
-# ≈ 1.5, the others ≤ 1.
+# worker takes the next long test when it is free. Measured durations on two cores (a CI run): the main job's test
+# ≈ 5 min, lesson 05 ≈ 3, 07 and 10 ≈ 1.5, the others ≤ 1.
 LONG_FIRST = ("test_cli.py::test_main_job_ctrl_c_resume_and_end_to_end", "test_notebooks.py::test_notebook_runs[05_",
               "test_notebooks.py::test_notebook_runs[07_", "test_notebooks.py::test_notebook_runs[10_",
               "test_notebooks.py::test_notebook_runs[12_", "test_notebooks.py::test_notebook_runs[06_",
