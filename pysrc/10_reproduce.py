@@ -781,9 +781,9 @@ Markdown(f"The modules answer every Pro/Anti trial themselves on every seed, and
          + ", ".join(f"{g:+.3f} on seed {s}" for s, g in gap.items()) + " against its modules.")
 
 # %% [markdown]
-# So MoLaP's decision accuracy is the modules' decision accuracy read out, plus a few hundredths at most (between 0
-# and 0.05 on every seed, checked below): the decision primitive the modules learned in pre-training sets the level,
-# and the task's own I_T and O_T add a little. That is why every change above was judged by the modules' own answers
+# So MoLaP's decision accuracy is the modules' decision accuracy read out, within a few hundredths (between -0.01
+# and +0.05 on every seed, checked below): the decision primitive the modules learned in pre-training sets the level,
+# and the task's own I_T and O_T add at most a little. That is why every change above was judged by the modules' own answers
 # first. What moved them was what the modules read (the decision's modalities only), not how long or how they were
 # trained beyond 3,200 steps. What is left sits at the hardest trials, coherence below 0.1, where the separate
 # networks also err, MoLaP somewhat more ([dynamics](dynamics.html)).
@@ -791,7 +791,7 @@ Markdown(f"The modules answer every Pro/Anti trial themselves on every seed, and
 # %%
 for s in own:
     assert min(own[s][t] for t in TASK_NAMES[:4]) >= 0.99, (s, own[s])          # memory for direction: every seed
-    assert 0 <= gap[s] < 0.05, (s, molap_dec[s], mean_dec(own[s]))             # MoLaP = its modules + a few hundredths
+    assert -0.01 <= gap[s] < 0.05, (s, molap_dec[s], mean_dec(own[s]))         # MoLaP = its modules, within a few hundredths
 P = F["molap"]["pretraining"]["own_accuracy_per_seed"]["ContextMemDm2"]
 test_close(P, [own[s]["ContextMemDm2"] for s in own], eps=0.01)  # shipped ≈ recomputed here (other CPUs: a trial may flip)
 
