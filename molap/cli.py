@@ -76,7 +76,18 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     g.add_argument("--workers", type=int, default=1, help="parallel processes (one thread each)")
     g.add_argument("--device", default=None, help="e.g. cuda; default: cuda if available, else cpu")
-    for c in (r, b, q, g):
+    from molap.beyond import GYM_METHODS, GYM_PROFILES
+    n = _common(sub.add_parser("learn", help="learn a neurogym task on the shipped frozen modules (and with other "
+                                             "learners): learning curve, result and a table"))
+    n.add_argument("--task", required=True, metavar="ENV_ID", help='a neurogym task, e.g. PerceptualDecisionMaking-v0 '
+                                                                   '(pip install "molap[neurogym]")')
+    n.add_argument("--methods", nargs="+", choices=list(GYM_METHODS), default=["molap"])
+    n.add_argument("--profile", choices=list(GYM_PROFILES), default="quick")
+    n.add_argument("--seeds", type=int, nargs="+", default=[0])
+    n.add_argument("--out", default="molap-results", help="output folder (re-run on it to resume)")
+    n.add_argument("--workers", type=int, default=1, help="parallel processes (one thread each)")
+    n.add_argument("--device", default=None, help="e.g. cuda; default: cuda if available, else cpu")
+    for c in (r, b, q, g, n):
         c.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help='a Dask scheduler (tcp://host:8786): run the independent runs on its cluster, instead of '
                             '--workers; --out must be a folder every worker shares (pip install "molap[cluster]")')
@@ -150,6 +161,13 @@ def main(argv=None) -> int:
                                  workers=args.workers, device=args.device, scheduler=args.scheduler)
             print(f"wrote {Path(args.out) / 'generalisation.md'} and generalisation.json")
             print(facilitated_line(claims(gen)))
+        elif args.command == "learn":
+            from molap.beyond import neurogym_study, make_env, learn_table
+            name = f"learn-{make_env(args.task).spec.id}-{args.profile}"
+            res = neurogym_study([args.task], args.methods, args.seeds, args.profile, args.out, args.workers,
+                                 args.scheduler, device=args.device, name=name)
+            print(learn_table(res))
+            print(f"wrote {Path(args.out) / name}.json and its learning curve {name}.png")
         elif args.command == "baselines":
             from functools import partial
             from molap.baselines import results_table
@@ -161,7 +179,7 @@ def main(argv=None) -> int:
             done = run_jobs(partial(_job, device=device, threads=None), jobs, args.workers, args.scheduler, desc=None,
                             out=folder)
             print(results_table({f"{m} seed {seed}": done[m, seed] for m, seed in jobs}))
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, ImportError) as e:  # ImportError: an optional extra is missing
         print(f"molap {args.command}: error: {e}", file=sys.stderr)
         return 2
     except JobsFailed as e:  # every other job finished and kept its results

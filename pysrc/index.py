@@ -34,6 +34,7 @@ from IPython.display import Markdown
 from molap.core import load_results
 from molap.reproduce import plot_overview, plot_headline, plot_total_cost
 from molap.generalisation import paper_claims, claims_table
+from molap.beyond import gym_claims_markdown, load_neurogym
 
 # %%
 #| echo: false
@@ -75,6 +76,18 @@ Markdown(claims_table(paper_claims(full)))
 # %%
 #| echo: false
 plot_total_cost(full);
+
+# %% [markdown]
+# ## Beyond the paper: the field's own tasks
+#
+# Eight tasks from [neurogym](https://github.com/neurogym/neurogym), none of them in the corpus, learned on the shipped
+# frozen modules with new input and output weights only, against a network of the same size trained from scratch and
+# the joint network's frozen recurrent weights, on the same trials ([beyond the corpus](beyond.html); quick profile,
+# three seeds):
+
+# %%
+#| echo: false
+Markdown(gym_claims_markdown(load_neurogym("quick")))
 
 # %% [markdown]
 # ## Install
@@ -130,6 +143,7 @@ accuracy(batch.targets, batch), evaluate(net, ["ContextMemDm1"], task_config=con
 # | [Robustness](robustness.html) | eight perturbations of every method's trained networks, module lesions, the claim checked (`molap robustness`) |
 # | [Dynamics](dynamics.html) | trajectories, a fixed-point finder, the ring attractor of the memory modules, primitives inside the trained network |
 # | [Generalisation](generalisation.html) | leave one task out: primitives and modules without it, then the task learned on frozen modules against the alternatives (`molap generalise`) |
+# | [Beyond the corpus](beyond.html) | the field's own tasks (neurogym) learned on the shipped frozen modules, against a network from scratch and the joint network (`molap learn`) |
 # | [The `molap` command](cli.html) | the command line |
 #
 # Each notebook opens in Colab from the badge under its title.

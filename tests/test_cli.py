@@ -147,3 +147,22 @@ def test_molap_robustness_bad_input(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2 and "no shipped molap network for 'full' seed 3; train it with" in r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "robustness.json").exists()
+
+
+def test_molap_learn_neurogym_task(tmp_path):
+    "A neurogym task learned on the shipped frozen modules from the command line: record, curve, console table."
+    pytest.importorskip("neurogym", reason='neurogym not installed: pip install "molap[neurogym]"')
+    out = tmp_path / "learn"
+    r = subprocess.run(["molap", "learn", "--task", "GoNogo", "--methods", "molap", "scratch", "--profile", "smoke",
+                        "--out", str(out)], capture_output=True, text=True, env=ENV)
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads((out / "learn-GoNogo-v0-smoke.json").read_text())
+    assert set(res["tasks"]["GoNogo-v0"]["methods"]) == {"molap", "scratch"}
+    assert (out / "learn-GoNogo-v0-smoke.png").stat().st_size > 1000
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("Fraction correct (smoke profile") and any(l.startswith("GoNogo-v0") and " molap " in l for l in lines)
+    # a continuous-action task is refused in one line, before anything is written
+    r = subprocess.run(["molap", "learn", "--task", "ReachingDelayResponse", "--out", str(tmp_path / "no")],
+                       capture_output=True, text=True, env=ENV)
+    assert r.returncode == 2 and "continuous action space" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "no").exists()

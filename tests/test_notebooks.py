@@ -1,5 +1,6 @@
 """Every notebook of nbs/ runs, as a test case, the way a reader runs it in Colab: against the installed wheel in a
-fresh virtual environment that has only molap's own requirements and a notebook kernel, not the dev extras. Cells
+fresh virtual environment that has only molap's own requirements (with the `neurogym` extra the "Beyond the corpus"
+lesson installs) and a notebook kernel, not the dev extras. Cells
 marked `#| slow` or `#| notest` (nbdev's `tst_flags`) and `#| eval: false` (the install cell) are skipped, as
 `nbdev-test` skips them. One run per notebook: the wheel holds the same code the notebooks export, so a second run in
 the development environment would test nothing more."""
@@ -35,7 +36,7 @@ def wheel_env(tmp_path_factory):
             wheel, = (tmp / "dist").glob("molap-*.whl")
             venv.create(tmp / "venv", with_pip=True)
             # torch first from the CI machine's pin (elsewhere: whatever torch>=2.1 the user has), then the wheel and a kernel
-            r = subprocess.run([str(py), "-m", "pip", "install", "-q", "torch==2.13.0", str(wheel), "nbclient", "ipykernel",
+            r = subprocess.run([str(py), "-m", "pip", "install", "-q", "torch==2.13.0", f"{wheel}[neurogym]", "nbclient", "ipykernel",
                                 "nbformat"], capture_output=True, text=True)
             assert r.returncode == 0, r.stderr[-3000:]
             (tmp / "ready").write_text("")

@@ -26,3 +26,26 @@ def test_over_trials_scores_the_shipped_weights(method, seed):
 def test_nothing_scored_that_does_not_ship():
     for method, seeds in OVER["weights"].items():
         for s in seeds: assert (method, int(s)) in PAIRS, f"{method} seed {s} is scored but does not ship"
+
+
+def test_neurogym_study_ships_complete():
+    "neurogym-quick.json: >= 8 tasks x 3 learners x >= 3 seeds, each seed's record from the modules of its own seed."
+    pytest.importorskip("neurogym")
+    from molap.beyond import GYM_METHODS, load_neurogym
+    res = load_neurogym("quick")
+    assert len(res["tasks"]) >= 8 and len(res["seeds"]) >= 3 and set(res["methods"]) == set(GYM_METHODS)
+    for t, v in res["tasks"].items():
+        for m, r in v["methods"].items():
+            assert len(r["final"]) == len(r["accuracy"]) == len(res["seeds"]), (t, m)
+        assert v["methods"]["molap"]["shipped_seed"] == res["seeds"], f"{t}: MoLaP seeds must use their own modules"
+
+
+def test_neurogym_heads_are_the_trained_ones():
+    "The shipped heads rebuild the study's MoLaP learners: their final score is the record's (to rounding)."
+    pytest.importorskip("neurogym")
+    from molap.beyond import load_learner, load_neurogym, evaluate_env, GYM_FINAL_TRIALS
+    from molap.training import FINAL_EVAL_SEED
+    res = load_neurogym("quick")
+    for t in ("PerceptualDecisionMaking-v0", "ReadySetGo-v0"):
+        acc = evaluate_env(load_learner(t), t, GYM_FINAL_TRIALS, FINAL_EVAL_SEED)
+        assert abs(acc - res["tasks"][t]["methods"]["molap"]["final"][0]) <= 0.01, t
