@@ -30,12 +30,13 @@
 # %%
 #| export
 from __future__ import annotations
-import json, math, statistics, time, warnings
+import copy, json, math, statistics, time, warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 from molap.core import atomic_write, check_int, check_out_dir, check_device, load_results
 from molap.jobs import run_jobs
 from molap.networks import ModularRNN, LeakyRNN, count_parameters
@@ -815,6 +816,103 @@ def load_learner(task: str, profile: str = "quick", seed: int = 0) -> ModularRNN
 
 
 # %% [markdown]
+# ## One network, tasks of every shape
+#
+# Each learner above is its own network: a copy of the shipped J with one task's weights. MoLaP's network is one J
+# shared by all its tasks, so the natural home for a new task is *beside* the nine: `ShapedMoLaP` holds the frozen
+# modules once and, by name, each task's I_T (n × n_in_T), b_T, O_T (n_out_T × n) and b_out, of any sizes. It starts
+# from a shipped MoLaP network (its nine corpus tasks, their weights copied) and takes new tasks with `add_task`.
+
+# %%
+#| export
+class ShapedMoLaP(torch.nn.Module):
+    "Frozen modules J shared by tasks of any shape; each task, by name, its own I_T, b_T, O_T, b_out."
+    def __init__(self, modules: ModularRNN,    # its J (frozen) and dynamics (α, σ_rec, f) serve every task
+                 out_scale: float = 0.1):      # O_T ~ N(0, 1/n) × out_scale, as in ModularRNN
+        super().__init__()
+        self.core = copy.deepcopy(modules).requires_grad_(False)  # J and its dynamics; its own task weights unused
+        self.out_scale, self.n_rec = out_scale, modules.n_rec
+        self.I_T, self.b_T = torch.nn.ParameterDict(), torch.nn.ParameterDict()
+        self.O_T, self.b_out = torch.nn.ParameterDict(), torch.nn.ParameterDict()
+
+    @classmethod
+    def from_molap(cls, net: ModularRNN) -> "ShapedMoLaP":
+        "A trained MoLaP network's modules and its tasks (named by `net.tasks`), weights copied."
+        me = cls(net)
+        for k, t in enumerate(net.tasks):
+            me.add_task(t, weights=dict(I_T=net.I_T[k], b_T=net.b_T[k], O_T=net.O_T[k], b_out=net.b_out[k]))
+        return me
+
+    @property
+    def tasks(self) -> list: return list(self.I_T)
+
+    def add_task(self, name: str,           # the task's name (no "."; e.g. a neurogym id)
+                 n_in: int | None = None,   # its input channels (or from `weights`)
+                 n_out: int | None = None,  # its outputs (or from `weights`)
+                 seed: int = 0,             # initialisation of its weights
+                 weights: dict | None = None,  # I_T, b_T, O_T, b_out to start from (e.g. shipped heads)
+                ) -> "ShapedMoLaP":
+        "Add a task of any shape with fresh (or given) weights; the modules stay as they are."
+        if not isinstance(name, str) or not name or "." in name:
+            raise ValueError(f"a task name must be a non-empty string without '.', got {name!r}")
+        if name in self.I_T: raise ValueError(f"task {name!r} exists already; tasks: {', '.join(self.tasks)}")
+        n = self.n_rec
+        if weights is None:
+            n_in, n_out = check_int("n_in", n_in), check_int("n_out", n_out)
+            g = torch.Generator().manual_seed(seed)
+            weights = dict(I_T=torch.randn(n, n_in, generator=g) / math.sqrt(n_in), b_T=torch.zeros(n),
+                           O_T=torch.randn(n_out, n, generator=g) * (self.out_scale / math.sqrt(n)), b_out=torch.zeros(n_out))
+        I, O = weights["I_T"], weights["O_T"]
+        if I.shape[0] != n or O.shape[-1] != n or weights["b_T"].shape != (n,) or weights["b_out"].shape != (O.shape[0],):
+            raise ValueError(f"weights for {name!r} must be I_T [{n}, n_in], b_T [{n}], O_T [n_out, {n}], b_out [n_out]; got "
+                             + ", ".join(f"{k} {list(v.shape)}" for k, v in weights.items()))
+        dev = self.core.J.device
+        for d, k in ((self.I_T, "I_T"), (self.b_T, "b_T"), (self.O_T, "O_T"), (self.b_out, "b_out")):
+            d[name] = torch.nn.Parameter(weights[k].detach().clone().to(dev))
+        return self
+
+    def forward(self, x: Tensor,             # inputs [T, B, n_in of the task]
+                task: str,                   # the task's name
+                h0: Tensor | None = None,
+                generator: torch.Generator | None = None,
+                return_hidden: bool = False,
+               ):                            # y [T, B, n_out of the task] (and h [T, B, n])
+        "Run the frozen modules on `x` through task `task`'s own input and output weights."
+        if task not in self.I_T: raise ValueError(f"unknown task {task!r}; tasks: {', '.join(self.tasks)}")
+        I = self.I_T[task]
+        if x.ndim != 3 or x.shape[-1] != I.shape[1]:
+            raise ValueError(f"task {task!r} reads inputs [T, B, {I.shape[1]}]; got {list(x.shape)}")
+        h = self.core._run(F.linear(x, I, self.b_T[task]), self.core.J, h0, generator)
+        m = self.core.unit_mask
+        y = F.linear(h, self.O_T[task] * m, self.b_out[task])
+        return (y, h * m) if return_hidden else y
+
+
+# %% [markdown]
+# The shipped MoLaP network's nine tasks answer exactly as in the shipped network (same noise, outputs equal to
+# rounding), and the eight neurogym tasks join them with their shipped heads, scoring what the study recorded:
+
+# %%
+shipped, cfg = __import__("molap.reproduce", fromlist=["load_network"]).load_network("molap", "full", 0)
+one = ShapedMoLaP.from_molap(shipped)
+from molap.tasks import make_batch
+for k, t in enumerate(shipped.tasks):
+    xb = make_batch(t, 16, seed=k, config=cfg).inputs
+    a = shipped(xb, k, generator=torch.Generator().manual_seed(k))
+    b_ = one(xb, t, generator=torch.Generator().manual_seed(k))
+    test_close(a, b_, eps=1e-5)
+heads = __import__("molap.core", fromlist=["load_weights"]).load_weights(heads_file("quick", 0), "gym heads")["heads"]
+for t, h in heads.items(): one.add_task(t, weights={k: v[0] for k, v in h.items()})  # the study's learners hold one task each
+print(len(one.tasks), "tasks:", ", ".join(f"{t} ({one.I_T[t].shape[1]} in, {one.O_T[t].shape[0]} out)" for t in one.tasks[-3:]), "...")
+bb = env_batch("DelayMatchSample", GYM_FINAL_TRIALS, FINAL_EVAL_SEED)
+acc = action_accuracy(one(bb.inputs, "DelayMatchSample-v0", generator=torch.Generator().manual_seed(FINAL_EVAL_SEED)), bb)
+test_close(acc, res["tasks"]["DelayMatchSample-v0"]["methods"]["molap"]["final"][0], eps=0.01)
+with contextlib.redirect_stderr(io.StringIO()):
+    test_fail(lambda: one(bb.inputs, "MemPro"), contains="reads inputs [T, B, 5]")
+    test_fail(lambda: one.add_task("GoNogo-v0", 3, 2), contains="exists already")
+
+
+# %% [markdown]
 # ## Why: what the modules' activity holds
 #
 # A new task's I_T can only *steer* the frozen modules, and O_T can only *read* them: MoLaP learns a task when the
@@ -963,8 +1061,9 @@ assert full["seeds"] == [0] and all(set(v["methods"]) == set(GYM_METHODS) for v 
 #   environments (first response in the response period, timing margin of ReadySetGo), the loss weights response
 #   steps 5× as the corpus does. Other choices (a loss on the response period only, neurogym's own dt) may rank the
 #   learners differently; each is a setting here.
-# - **Same modules for every task.** Each learner here is a separate network sharing the shipped J (a copy per task);
-#   a single `ModularRNN` holding the nine corpus tasks and new tasks of other shapes at once is not built.
+# - **A copy of the modules per learner.** The study trains each new task in its own network (a copy of the shipped
+#   J with one task's weights: the same computation as a `ShapedMoLaP` with that task); `ShapedMoLaP` gathers the
+#   results in one network afterwards. Learning several new tasks at once, on one J, is not run here.
 # - **The joint network ships one seed**: its three runs here differ in their new weights and trials, not in the
 #   recurrent weights.
 
