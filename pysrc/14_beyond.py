@@ -50,7 +50,9 @@ import contextlib, io, tempfile
 import matplotlib.pyplot as plt
 from IPython.display import Markdown
 from fastcore.test import *
-from molap.core import load_results, data_dir
+from molap.core import load_results, data_dir, load_weights
+from molap.reproduce import load_network
+from molap.tasks import make_batch
 plt.rcParams["figure.dpi"] = 72  # light notebooks: figures at screen resolution
 
 # %%
@@ -660,7 +662,7 @@ def gym_claims(res: dict, method: str = "molap") -> list:
 #
 # The quick profile's study ships as `neurogym-quick.json`. Its table: the final fraction correct (mean over seeds,
 # and the range), the trials each learner needed to reach 0.8 correct (median over seeds; "–" where a seed never
-# did within the budget) and how many weights it trained.
+# did within the budget) and how many weights it trained. `molap learn` prints the same per task, one line a learner.
 
 # %%
 #| export
@@ -669,16 +671,15 @@ def _median_trials(v: list):
     return None if len(reached) < len(v) else statistics.median(reached)
 
 def gym_table(res: dict) -> str:
-    "Markdown: per task and learner, final fraction correct (mean, range over seeds), trials to criterion, trained weights."
+    "Markdown: per task, each learner's final fraction correct (mean and range over seeds), trials to criterion, weights."
     ms = res["methods"]
-    head = ("| task | kind | " + " | ".join(f"{m} final" for m in ms) + " | "
-            + " | ".join(f"{m} trials to {res['criterion']}" for m in ms) + " | trained weights (" + " / ".join(ms) + ") |")
-    rows = [head, "|" + "---|" * (2 + 2 * len(ms) + 1)]
+    rows = ["| task | " + " | ".join(f"{m}: final" for m in ms) + f" | trials to {res['criterion']} ({' / '.join(ms)}) | "
+            f"trained weights ({' / '.join(ms)}) |", "|---|" + "---|" * (len(ms) + 2)]
     for t, v in res["tasks"].items():
         r = v["methods"]
-        fin = [f"{statistics.mean(r[m]['final']):.3f} ({min(r[m]['final']):.2f}–{max(r[m]['final']):.2f})" for m in ms]
+        fin = [f"{statistics.mean(r[m]['final']):.2f} ({min(r[m]['final']):.2f}–{max(r[m]['final']):.2f})" for m in ms]
         to = [f"{x:,.0f}" if (x := _median_trials(r[m]["trials_to_criterion"])) is not None else "–" for m in ms]
-        rows.append(f"| {t.removesuffix('-v0')} | {v['kind']} | " + " | ".join(fin + to) + " | "
+        rows.append(f"| {t.removesuffix('-v0')} | " + " | ".join(fin) + " | " + " / ".join(to) + " | "
                     + " / ".join(f"{r[m]['trained_parameters']:,}" for m in ms) + " |")
     return "\n".join(rows)
 
@@ -690,12 +691,12 @@ def gym_table(res: dict) -> str:
 #| export
 def learn_table(res: dict) -> str:
     "A console table: per task and learner, final fraction correct (mean over seeds), trials to criterion, cost."
-    rows = [f"{'task':28s} {'learner':8s} {'final':>6s} {'trials to ' + str(res['criterion']):>15s} {'trained':>8s} {'seconds':>8s}"]
+    rows = [f"{'task':24s} {'learner':7s} {'final':>5s} {'to ' + str(res['criterion']):>7s} {'trained':>7s} {'sec':>4s}"]
     for t, v in res["tasks"].items():
         for m, r in v["methods"].items():
             to = _median_trials(r["trials_to_criterion"])
-            rows.append(f"{t:28s} {m:8s} {statistics.mean(r['final']):6.3f} {'never' if to is None else f'{to:,.0f}':>15s} "
-                        f"{r['trained_parameters']:8,} {statistics.mean(r['seconds']):8.0f}")
+            rows.append(f"{t.removesuffix('-v0'):24s} {m:7s} {statistics.mean(r['final']):5.2f} "
+                        f"{'never' if to is None else f'{to:,.0f}':>7s} {r['trained_parameters']:7,} {statistics.mean(r['seconds']):4.0f}")
     return f"Fraction correct ({res['profile']} profile, seeds {res['seeds']}):\n" + "\n".join(rows)
 
 
@@ -893,15 +894,14 @@ class ShapedMoLaP(torch.nn.Module):
 # rounding), and the eight neurogym tasks join them with their shipped heads, scoring what the study recorded:
 
 # %%
-shipped, cfg = __import__("molap.reproduce", fromlist=["load_network"]).load_network("molap", "full", 0)
+shipped, cfg = load_network("molap", "full", 0)
 one = ShapedMoLaP.from_molap(shipped)
-from molap.tasks import make_batch
 for k, t in enumerate(shipped.tasks):
     xb = make_batch(t, 16, seed=k, config=cfg).inputs
     a = shipped(xb, k, generator=torch.Generator().manual_seed(k))
     b_ = one(xb, t, generator=torch.Generator().manual_seed(k))
     test_close(a, b_, eps=1e-5)
-heads = __import__("molap.core", fromlist=["load_weights"]).load_weights(heads_file("quick", 0), "gym heads")["heads"]
+heads = load_weights(heads_file("quick", 0), "gym heads")["heads"]
 for t, h in heads.items(): one.add_task(t, weights={k: v[0] for k, v in h.items()})  # the study's learners hold one task each
 print(len(one.tasks), "tasks:", ", ".join(f"{t} ({one.I_T[t].shape[1]} in, {one.O_T[t].shape[0]} out)" for t in one.tasks[-3:]), "...")
 bb = env_batch("DelayMatchSample", GYM_FINAL_TRIALS, FINAL_EVAL_SEED)
