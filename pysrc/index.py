@@ -82,8 +82,8 @@ plot_total_cost(full);
 #
 # Eight tasks from [neurogym](https://github.com/neurogym/neurogym), none of them in the corpus, learned on the shipped
 # frozen modules with new input and output weights only, against a network of the same size trained from scratch and
-# the joint network's frozen recurrent weights, on the same trials ([beyond the corpus](beyond.html); quick profile,
-# three seeds):
+# the joint network's frozen recurrent weights, on the same trials, each learner's learning rate tuned per task the
+# same way ([beyond the corpus](beyond.html); quick profile, three seeds):
 
 # %%
 #| echo: false
