@@ -612,7 +612,7 @@ def load_neurogym(profile: str = "quick") -> dict:
 # %% [markdown]
 # A small study runs here (two tasks, the smoke profile, one seed) to show the output; the shipped results are the
 # quick profile's eight tasks × three learners × three seeds, made with
-# `neurogym_study(profile="quick", out=..., workers=2, lrs=LR_GRID)` (about an hour of one core).
+# `neurogym_study(profile="quick", out=..., workers=2, lrs=LR_GRID)`.
 #
 # **Tuned alike.** A learning rate that suits one learner may not suit another: a network trained from scratch
 # has tens of times more weights to move than MoLaP's new I_T and O_T. So with `lrs=` every learner is tuned the
@@ -1085,14 +1085,16 @@ rsg_final
 # ## At the reference scale
 #
 # The full profile gives each learner the corpus's MoLaP-stage budget: 3,500 steps of 64 trials (224,000 trials, 17×
-# the quick profile's), one seed. It takes about eight core-minutes per run; the tasks whose three learners have
+# the quick profile's), one seed, minutes per run (the median is below); the tasks whose three learners have
 # finished ship in `neurogym-full.json` (the others are listed below), with their verdicts. With one seed, "every
 # seed agrees" is one comparison: weaker evidence than the quick profile's three.
 
 # %%
 full = load_neurogym("full")
 Markdown(gym_table(full) + "\n\n" + gym_claims_markdown(full) + "\n\nNot yet run at this scale: "
-         + (", ".join(t.removesuffix("-v0") for t in GYM_TASKS if t not in full["tasks"]) or "none") + ".")
+         + (", ".join(t.removesuffix("-v0") for t in GYM_TASKS if t not in full["tasks"]) or "none") + ". Median wall "
+         f"time of a run: {statistics.median(x for v in full['tasks'].values() for r in v['methods'].values() for x in r['seconds']) / 60:.0f} "
+         "min on one core (measured beside other runs: an upper bound).")
 
 # %%
 assert full["seeds"] == [0] and all(set(v["methods"]) == set(GYM_METHODS) for v in full["tasks"].values())
