@@ -17,7 +17,8 @@ from .tasks import TASK_NAMES, TaskConfig, draw_corpus
 from .training import PROFILES, get_profile
 
 # %% auto #0
-__all__ = ['STAGES', 'profile_from_args', 'results_summary', 'facilitated_line', 'main']
+__all__ = ['STAGES', 'profile_from_args', 'results_summary', 'robustness_summary', 'generalisation_summary', 'facilitated_line',
+           'main']
 
 # %% ../nbs/20_cli.ipynb #bb0400b1
 STAGES = ("pretrain", "molap", "separate", "joint")  # the training stages of a profile, each with a --<stage>-steps
@@ -113,10 +114,30 @@ def results_summary(res: dict) -> str:
         rows.append(f"{m:14s} {r['mean_accuracy']:6.3f} {ok:>10d} of 9 {r['trained_parameters_per_task']:>17,}")
     return f"Fraction correct ({res['profile']} profile, seeds {res['seeds']}):\n" + "\n".join(rows)
 
+def robustness_summary(claims: list) -> str:
+    "A console table: under how many perturbations MoLaP is more, as or less robust than each method (normalised area)."
+    from molap.robustness import verdict_counts
+    n = len({c["perturbation"] for c in claims})
+    rows = [f"{'MoLaP compared with':20s} {'more robust':>12s} {'as robust':>10s} {'less robust':>12s}"]
+    for other, d in verdict_counts(claims).items():
+        rows.append(f"{other:20s} {d.get('above', 0):>12d} {d.get('no clear difference', 0):>10d} {d.get('below', 0):>12d}")
+    return f"Robustness (normalised area under {n} perturbations; robustness.md):\n" + "\n".join(rows)
+
+def generalisation_summary(res: dict) -> str:
+    "A console table: each held-out task's final fraction correct, MoLaP's held-out modules against a network from scratch."
+    from molap.generalisation import claims
+    rows = [f"{'held-out task':16s} {'molap':>6s} {'separate':>9s}  facilitated"]
+    for c in claims(res):
+        e = res["held_out"][c["task"]]
+        rows.append(f"{c['task']:16s} {e['molap']['final']:6.3f} {e['separate']['final']:9.3f}  "
+                    f"{'yes' if c['facilitated'] else 'no'}")
+    return "Generalisation (a task left out of pre-training, then learned; generalisation.md):\n" + "\n".join(rows)
+
 def facilitated_line(cs: list) -> str:
-    "One sentence for the console: the held-out tasks whose learning MoLaP's modules facilitate, and the others."
-    names = lambda ok: ", ".join(c["task"] for c in cs if c["facilitated"] == ok) or "none"
-    return f"learning a held-out task is facilitated for {names(True)}; not for {names(False)}."
+    "One sentence: the held-out tasks whose learning MoLaP's modules facilitate, and the others."
+    yes, no = [c["task"] for c in cs if c["facilitated"]], [c["task"] for c in cs if not c["facilitated"]]
+    return ("learning a held-out task is facilitated for " + (", ".join(yes) or "none of them")
+            + (f"; not for {', '.join(no)}." if no else "."))
 
 def main(argv=None) -> int:
     "Entry point of the `molap` console command."
@@ -136,17 +157,16 @@ def main(argv=None) -> int:
                             scheduler=args.scheduler)
             summary = [results_summary(res)]  # printed at the end, after the analyses' progress
             if not args.no_robustness:
-                from molap.robustness import robustness, verdict_summary
+                from molap.robustness import robustness
                 # two draws per magnitude (molap robustness defaults to four): the main job stays within minutes
                 rob = robustness(prof, args.out, seeds=args.seeds, workers=args.workers, draws=2, scheduler=args.scheduler)
-                summary.append("Robustness (normalised area; robustness.md): " + verdict_summary(rob["claims"]))
+                summary.append(robustness_summary(rob["claims"]))
             if not args.no_generalisation:
-                from molap.generalisation import generalisation, REPRODUCE_HELD_OUT, claims
+                from molap.generalisation import generalisation, REPRODUCE_HELD_OUT
                 # a subset of held-out tasks keeps the main job within minutes; `molap generalise` runs all nine
                 gen = generalisation(prof, args.out, seeds=args.seeds, held_out=REPRODUCE_HELD_OUT, workers=args.workers,
                                      device=args.device, scheduler=args.scheduler)
-                cs = claims(gen)
-                summary.append("Generalisation (generalisation.md): " + facilitated_line(cs))
+                summary.append(generalisation_summary(gen))
             print("\n" + "\n\n".join(summary) + f"\n\nreport: {Path(args.out) / 'report.md'}")
         elif args.command == "robustness":
             from molap.robustness import robustness, verdict_summary

@@ -771,8 +771,8 @@ class Profile:
                                      eval_trials=256, checkpoint_every=100)  # the separate networks' trials (see reproduce)
     separate: TrainConfig = TrainConfig(steps=3500, batch_size=64, lr_final=1e-4, schedule="together",
                                         eval_every=100, eval_trials=256, checkpoint_every=100)  # cosine: see above
-    joint: TrainConfig = TrainConfig(steps=30000, batch_size=64, schedule="interleaved", eval_every=500,
-                                     eval_trials=256, checkpoint_every=500)
+    joint: TrainConfig = TrainConfig(steps=30000, batch_size=64, lr_final=1e-4, schedule="interleaved", eval_every=500,
+                                     eval_trials=256, checkpoint_every=500)  # cosine, as the separate networks (tuned alike)
     sequential: TrainConfig = TrainConfig(steps=9000, stop_at=0.95, batch_size=64, lr=1e-3, l2_activity=1e-7,
                                           l2_weights=1e-5, schedule="together", eval_every=500, eval_trials=256,
                                           checkpoint_every=500)  # per task: up to 9,000 steps, stopping once learned;

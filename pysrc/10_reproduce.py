@@ -356,13 +356,15 @@ def reproduce(profile: Profile | str = "quick",  # a `Profile` or its name ("qui
 # The pipeline end to end, into a temporary folder. `molap reproduce --profile quick --out DIR` runs it at the quick
 # profile (about three minutes on two cores; its numbers over five seeds ship as `quick.json`, shown below). Here, so
 # that the lesson runs in under a minute, a *smoke* profile: derived from the quick one, as any custom profile is,
-# with 20 steps per training stage. It checks the pipeline, not the paper: its accuracies mean nothing. Its name
-# keeps its checkpoints apart from the quick profile's.
+# with 20 steps per training stage and small evaluations (32 trials per task on the learning curves, 64 in the final
+# scores: at these sizes evaluation, not training, is most of the time). It checks the pipeline, not the paper: its
+# accuracies mean nothing. Its name keeps its checkpoints apart from the quick profile's.
 
 # %%
-short = lambda c: replace(c, steps=20, eval_every=10, checkpoint_every=10)
+short = lambda c: replace(c, steps=20, eval_every=10, eval_trials=32, checkpoint_every=10)
 stages = ("pretrain", "molap", "separate", "joint", "sequential")
-smoke = replace(get_profile("quick"), name="quick-smoke", **{k: short(getattr(get_profile("quick"), k)) for k in stages})
+smoke = replace(get_profile("quick"), name="quick-smoke", eval_trials=64,
+                **{k: short(getattr(get_profile("quick"), k)) for k in stages})
 out = Path(tempfile.mkdtemp())
 t0 = time.perf_counter()
 results = reproduce(smoke, out, progress=False, device=device, workers=2)
@@ -393,7 +395,7 @@ for m, r in results["methods"].items():
 for f in ("results.json", "report.md", "figures/accuracy.png", "figures/cost.png", "figures/learning_curves.png",
           "figures/cca.png", "figures/sequential.png", "figures/tasks/MultiMem.png"):
     assert (out / f).exists(), f
-test_eq(results["profile_settings"]["molap"]["steps"], 20)
+test_eq((results["profile_settings"]["molap"]["steps"], results["profile_settings"]["eval_trials"]), (20, 64))
 test_eq(json.loads((out / "results.json").read_text())["profile"], "quick-smoke")
 
 # %% [markdown]

@@ -168,10 +168,30 @@ def results_summary(res: dict) -> str:
         rows.append(f"{m:14s} {r['mean_accuracy']:6.3f} {ok:>10d} of 9 {r['trained_parameters_per_task']:>17,}")
     return f"Fraction correct ({res['profile']} profile, seeds {res['seeds']}):\n" + "\n".join(rows)
 
+def robustness_summary(claims: list) -> str:
+    "A console table: under how many perturbations MoLaP is more, as or less robust than each method (normalised area)."
+    from molap.robustness import verdict_counts
+    n = len({c["perturbation"] for c in claims})
+    rows = [f"{'MoLaP compared with':20s} {'more robust':>12s} {'as robust':>10s} {'less robust':>12s}"]
+    for other, d in verdict_counts(claims).items():
+        rows.append(f"{other:20s} {d.get('above', 0):>12d} {d.get('no clear difference', 0):>10d} {d.get('below', 0):>12d}")
+    return f"Robustness (normalised area under {n} perturbations; robustness.md):\n" + "\n".join(rows)
+
+def generalisation_summary(res: dict) -> str:
+    "A console table: each held-out task's final fraction correct, MoLaP's held-out modules against a network from scratch."
+    from molap.generalisation import claims
+    rows = [f"{'held-out task':16s} {'molap':>6s} {'separate':>9s}  facilitated"]
+    for c in claims(res):
+        e = res["held_out"][c["task"]]
+        rows.append(f"{c['task']:16s} {e['molap']['final']:6.3f} {e['separate']['final']:9.3f}  "
+                    f"{'yes' if c['facilitated'] else 'no'}")
+    return "Generalisation (a task left out of pre-training, then learned; generalisation.md):\n" + "\n".join(rows)
+
 def facilitated_line(cs: list) -> str:
-    "One sentence for the console: the held-out tasks whose learning MoLaP's modules facilitate, and the others."
-    names = lambda ok: ", ".join(c["task"] for c in cs if c["facilitated"] == ok) or "none"
-    return f"learning a held-out task is facilitated for {names(True)}; not for {names(False)}."
+    "One sentence: the held-out tasks whose learning MoLaP's modules facilitate, and the others."
+    yes, no = [c["task"] for c in cs if c["facilitated"]], [c["task"] for c in cs if not c["facilitated"]]
+    return ("learning a held-out task is facilitated for " + (", ".join(yes) or "none of them")
+            + (f"; not for {', '.join(no)}." if no else "."))
 
 def main(argv=None) -> int:
     "Entry point of the `molap` console command."
@@ -191,17 +211,16 @@ def main(argv=None) -> int:
                             scheduler=args.scheduler)
             summary = [results_summary(res)]  # printed at the end, after the analyses' progress
             if not args.no_robustness:
-                from molap.robustness import robustness, verdict_summary
+                from molap.robustness import robustness
                 # two draws per magnitude (molap robustness defaults to four): the main job stays within minutes
                 rob = robustness(prof, args.out, seeds=args.seeds, workers=args.workers, draws=2, scheduler=args.scheduler)
-                summary.append("Robustness (normalised area; robustness.md): " + verdict_summary(rob["claims"]))
+                summary.append(robustness_summary(rob["claims"]))
             if not args.no_generalisation:
-                from molap.generalisation import generalisation, REPRODUCE_HELD_OUT, claims
+                from molap.generalisation import generalisation, REPRODUCE_HELD_OUT
                 # a subset of held-out tasks keeps the main job within minutes; `molap generalise` runs all nine
                 gen = generalisation(prof, args.out, seeds=args.seeds, held_out=REPRODUCE_HELD_OUT, workers=args.workers,
                                      device=args.device, scheduler=args.scheduler)
-                cs = claims(gen)
-                summary.append("Generalisation (generalisation.md): " + facilitated_line(cs))
+                summary.append(generalisation_summary(gen))
             print("\n" + "\n\n".join(summary) + f"\n\nreport: {Path(args.out) / 'report.md'}")
         elif args.command == "robustness":
             from molap.robustness import robustness, verdict_summary
@@ -302,4 +321,21 @@ test_eq(profile_from_args(_parser().parse_args(["reproduce"])), get_profile("qui
 # %%
 test_eq(facilitated_line([dict(task="MemPro", facilitated=True), dict(task="MemDm1", facilitated=False)]),
         "learning a held-out task is facilitated for MemPro; not for MemDm1.")
-test_eq(facilitated_line([dict(task="MemPro", facilitated=True)]), "learning a held-out task is facilitated for MemPro; not for none.")
+test_eq(facilitated_line([dict(task="MemPro", facilitated=True)]), "learning a held-out task is facilitated for MemPro.")
+test_eq(facilitated_line([dict(task="MemPro", facilitated=False)]), "learning a held-out task is facilitated for none of them; not for MemPro.")
+
+# %% [markdown]
+# The main job ends with tables, not sentences: the robustness verdicts counted per compared method, and the held-out
+# tasks' final scores. Here on the shipped quick-profile analyses:
+
+# %%
+from molap.robustness import load_robustness
+from molap.generalisation import load_generalisation
+rob_q, gen_q = load_robustness("quick"), load_generalisation("quick")
+print(robustness_summary(rob_q["claims"])); print(); print(generalisation_summary(gen_q))
+
+# %%
+lines = robustness_summary(rob_q["claims"]).splitlines()[2:]
+test_eq(len(lines), len({c["other"] for c in rob_q["claims"]}))  # one row per compared method
+for line in lines: test_eq(sum(map(int, line.split()[-3:])), len({c["perturbation"] for c in rob_q["claims"]}))
+test_eq(len(generalisation_summary(gen_q).splitlines()), 2 + len(gen_q["held_out"]))

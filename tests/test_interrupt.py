@@ -12,10 +12,21 @@ def molap(*args, **kw):
     return subprocess.run(["molap", *args], capture_output=True, text=True, env=ENV, **kw)
 
 
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory):
+    "The uninterrupted run, once for the whole test run (every pytest-xdist worker reads the same one: a file lock)."
+    from filelock import FileLock  # a dependency of torch
+    shared = tmp_path_factory.getbasetemp().parent
+    with FileLock(str(shared / "interrupt-ref.lock")):
+        if not (shared / "interrupt-ref" / "done").exists():
+            ref = molap(*ARGS, "--out", str(shared / "interrupt-ref"))
+            assert ref.returncode == 0, ref.stderr[-1500:]
+            (shared / "interrupt-ref" / "done").write_text("")
+    return json.loads(next((shared / "interrupt-ref").glob("*.json")).read_text())
+
+
 @pytest.mark.parametrize("delay", [0.05, 0.7, 1.9])
-def test_ctrl_c_keeps_finished_steps_and_resumes_exactly(tmp_path, delay):
-    ref = molap(*ARGS, "--out", str(tmp_path / "ref"))
-    assert ref.returncode == 0, ref.stderr[-1500:]
+def test_ctrl_c_keeps_finished_steps_and_resumes_exactly(tmp_path, delay, reference):
     p = subprocess.Popen(["molap", *ARGS, "--out", str(tmp_path / "run")],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, **interruptible())
     seen = ""
@@ -36,8 +47,7 @@ def test_ctrl_c_keeps_finished_steps_and_resumes_exactly(tmp_path, delay):
         assert torch.load(ck[0], weights_only=True)["step"] >= 1
     again = molap(*ARGS, "--out", str(tmp_path / "run"))
     assert again.returncode == 0, again.stderr[-1500:]
-    a = json.loads(next((tmp_path / "ref").glob("*.json")).read_text())
-    b = json.loads(next((tmp_path / "run").glob("*.json")).read_text())
+    a, b = reference, json.loads(next((tmp_path / "run").glob("*.json")).read_text())
     assert a["accuracy"] == b["accuracy"] and a["history"]["loss"] == b["history"]["loss"]
 
 

@@ -22,6 +22,22 @@ NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"
 '''
 
 
+def installed_closure(name: str) -> set:
+    "The top-level files and folders (packages, dist-info) of an installed distribution and of everything it requires."
+    from importlib import metadata
+    from packaging.requirements import Requirement
+    seen, todo, tops = set(), [name], set()
+    while todo:
+        d = metadata.distribution(todo.pop())
+        key = d.metadata["Name"].lower().replace("_", "-")
+        if key in seen or key in ("pip", "setuptools"): continue  # a new venv has its own
+        seen.add(key)
+        tops |= {Path(d.locate_file(f.parts[0])) for f in d.files or () if f.parts[0] != ".."}
+        for req in map(Requirement, d.requires or ()):
+            if req.marker is None or req.marker.evaluate({"extra": ""}): todo.append(req.name)
+    return {t for t in tops if t.exists() and t.name != "__pycache__"}
+
+
 @pytest.fixture(scope="session")
 def wheel_env(tmp_path_factory):
     "One wheel environment for the whole run, built by whichever test worker gets here first (a file lock)."
@@ -35,8 +51,13 @@ def wheel_env(tmp_path_factory):
                            check=True, capture_output=True)
             wheel, = (tmp / "dist").glob("molap-*.whl")
             venv.create(tmp / "venv", with_pip=True)
-            # torch first from the CI machine's pin (elsewhere: whatever torch>=2.1 the user has), then the wheel and a kernel
-            r = subprocess.run([str(py), "-m", "pip", "install", "-q", "torch==2.13.0", f"{wheel}[neurogym]", "nbclient", "ipykernel",
+            # torch comes preinstalled, as in Colab: this interpreter's torch and what it requires, linked (installing it
+            # again is a minute of unpacking that tests nothing of ours); then the wheel and a kernel
+            site = Path(subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                       capture_output=True, text=True, check=True).stdout.strip())
+            for top in installed_closure("torch"):
+                (site / top.name).symlink_to(top)
+            r = subprocess.run([str(py), "-m", "pip", "install", "-q", f"{wheel}[neurogym]", "nbclient", "ipykernel",
                                 "nbformat"], capture_output=True, text=True)
             assert r.returncode == 0, r.stderr[-3000:]
             (tmp / "ready").write_text("")
