@@ -26,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 import torch
 from molap import __version__
-from molap.core import set_threads, check_device, check_out_dir, DEFAULT_THREADS
+from molap.core import set_threads, check_device, check_int, check_out_dir, DEFAULT_THREADS
 from molap.jobs import JobsFailed
 from molap.tasks import TASK_NAMES, TaskConfig, draw_corpus
 from molap.training import PROFILES, get_profile
@@ -98,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--seeds", type=int, nargs="+", default=[0])
         q.add_argument("--device", default=None, help="e.g. cuda; default: cuda if available, else cpu")
         q.add_argument("--sigma-in", type=float, default=None, help="input noise σ_in (default: the profile's)")
+        q.add_argument("--eval-trials", type=int, default=None,
+                       help="trials per task of the final evaluation (default: the profile's)")
         for stage in STAGES:
             q.add_argument(f"--{stage}-steps", type=int, default=None, help=f"optimiser steps of the {stage} stage")
     r.add_argument("--out", default="molap-results", help="output folder (re-run on it to resume)")
@@ -153,11 +155,14 @@ def profile_from_args(args):
     "The named profile with the overrides given on the command line (a new name if anything changed)."
     prof, changes = get_profile(args.profile), {}
     if args.sigma_in is not None: changes["task"] = replace(prof.task, sigma_in=args.sigma_in)
+    if args.eval_trials is not None: changes["eval_trials"] = check_int("eval_trials", args.eval_trials)
     for stage in STAGES:
         steps = getattr(args, f"{stage}_steps")
         if steps is not None: changes[stage] = replace(getattr(prof, stage), steps=steps)
     if not changes: return prof
-    tag = "-".join(f"{k}{getattr(args, k + '_steps')}" if k in STAGES else f"sigma{args.sigma_in:g}" for k in changes)
+    label = lambda k: (f"{k}{getattr(args, k + '_steps')}" if k in STAGES else f"sigma{args.sigma_in:g}" if k == "task"
+                       else f"eval{args.eval_trials}")
+    tag = "-".join(label(k) for k in changes)
     return replace(prof, name=f"{prof.name}-{tag}", **changes)
 
 def results_summary(res: dict) -> str:
@@ -186,12 +191,6 @@ def generalisation_summary(res: dict) -> str:
         rows.append(f"{c['task']:16s} {e['molap']['final']:6.3f} {e['separate']['final']:9.3f}  "
                     f"{'yes' if c['facilitated'] else 'no'}")
     return "Generalisation (a task left out of pre-training, then learned; generalisation.md):\n" + "\n".join(rows)
-
-def facilitated_line(cs: list) -> str:
-    "One sentence: the held-out tasks whose learning MoLaP's modules facilitate, and the others."
-    yes, no = [c["task"] for c in cs if c["facilitated"]], [c["task"] for c in cs if not c["facilitated"]]
-    return ("learning a held-out task is facilitated for " + (", ".join(yes) or "none of them")
-            + (f"; not for {', '.join(no)}." if no else "."))
 
 def main(argv=None) -> int:
     "Entry point of the `molap` console command."
@@ -223,18 +222,18 @@ def main(argv=None) -> int:
                 summary.append(generalisation_summary(gen))
             print("\n" + "\n\n".join(summary) + f"\n\nreport: {Path(args.out) / 'report.md'}")
         elif args.command == "robustness":
-            from molap.robustness import robustness, verdict_summary
+            from molap.robustness import robustness
             rob = robustness(args.profile, args.out, seeds=args.seeds, methods=args.methods, draws=args.draws,
                              n_trials=args.trials, workers=args.workers, train=args.train or args.profile != "full",
                              scheduler=args.scheduler)
             print(f"wrote {Path(args.out) / 'robustness.md'} and robustness.json")
-            if rob["claims"]: print(verdict_summary(rob["claims"]))
+            if rob["claims"]: print(robustness_summary(rob["claims"]))
         elif args.command == "generalise":
-            from molap.generalisation import generalisation, claims
+            from molap.generalisation import generalisation
             gen = generalisation(args.profile, args.out, seeds=args.seeds, held_out=args.held_out, methods=args.methods,
                                  workers=args.workers, device=args.device, scheduler=args.scheduler)
             print(f"wrote {Path(args.out) / 'generalisation.md'} and generalisation.json")
-            print(facilitated_line(claims(gen)))
+            print(generalisation_summary(gen))
         elif args.command == "learn":
             from molap.beyond import neurogym_study, make_env, learn_table
             name = f"learn-{make_env(args.task).spec.id}-{args.profile}"
@@ -312,17 +311,11 @@ prof.name, prof.molap.steps, prof.task.sigma_in
 
 # %%
 test_eq(prof.name, "quick-sigma0.1-molap500")
+test_eq(profile_from_args(_parser().parse_args(["baselines", "--out", "x", "--eval-trials", "64"])).name, "quick-eval64")
 test_eq(prof.separate, get_profile("quick").separate)
 test_eq(profile_from_args(_parser().parse_args(["reproduce"])), get_profile("quick"))
-
-# %% [markdown]
-# The console states the leave-one-task-out verdicts in a sentence, not as a Python dict:
-
-# %%
-test_eq(facilitated_line([dict(task="MemPro", facilitated=True), dict(task="MemDm1", facilitated=False)]),
-        "learning a held-out task is facilitated for MemPro; not for MemDm1.")
-test_eq(facilitated_line([dict(task="MemPro", facilitated=True)]), "learning a held-out task is facilitated for MemPro.")
-test_eq(facilitated_line([dict(task="MemPro", facilitated=False)]), "learning a held-out task is facilitated for none of them; not for MemPro.")
+test_eq(main(["baselines", "--out", str(out / "b"), "--eval-trials", "0"]), 2)  # one line, nothing written
+assert not (out / "b").exists()
 
 # %% [markdown]
 # The main job ends with tables, not sentences: the robustness verdicts counted per compared method, and the held-out

@@ -5,7 +5,7 @@ import pytest
 from conftest import interruptible
 
 ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-ARGS = ["baselines", "--profile", "quick", "--methods", "separate", "--separate-steps", "60"]
+ARGS = ["baselines", "--profile", "quick", "--methods", "separate", "--separate-steps", "60", "--eval-trials", "64"]
 
 
 def molap(*args, **kw):

@@ -12,7 +12,7 @@ distributed = pytest.importorskip("distributed")
 from molap.jobs import run_jobs, JobsFailed
 
 ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-BASELINES = ["baselines", "--profile", "quick", "--separate-steps", "20", "--joint-steps", "20"]
+BASELINES = ["baselines", "--profile", "quick", "--separate-steps", "20", "--joint-steps", "20", "--eval-trials", "64"]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_a_killed_worker_loses_nothing(tmp_path, cluster):
     from molap.reproduce import _job
     from molap.training import get_profile
     quick = get_profile("quick")
-    prof = replace(quick, name="quick-kill", separate=replace(quick.separate, steps=60, checkpoint_every=10))
+    prof = replace(quick, name="quick-kill", eval_trials=64, separate=replace(quick.separate, steps=60, checkpoint_every=10))
     job, jobs = partial(_job, device="cpu", threads=None), lambda out: {"separate": ("baseline", "separate", prof, 0, out)}
     ref = run_jobs(job, jobs(tmp_path / "ref"), workers=2, progress=False)["separate"]
     box = {}
