@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['DEFAULT_THREADS', 'check_int', 'check_float', 'atomic_write', 'check_out_dir', 'load_weights', 'check_device',
-           'data_dir', 'load_results', 'set_threads']
+__all__ = ['DEFAULT_THREADS', 'check_int', 'check_float', 'atomic_write', 'check_out_dir', 'load_weights', 'weights_digest',
+           'check_device', 'data_dir', 'load_results', 'set_threads']
 
 # %% ../nbs/00_core.ipynb #67795644
 def check_int(name: str,         # the setting's name, for the message
@@ -80,6 +80,14 @@ def load_weights(path,                    # a file written by `torch.save`
     except Exception as e:  # the message alone: torch's text advises an unsafe load
         raise ValueError(f"cannot read {what} {path}: corrupt, truncated, or not a weights-only PyTorch file "
                          f"({type(e).__name__})") from None
+
+# %% ../nbs/00_core.ipynb #88f1853e
+def weights_digest(model: torch.nn.Module) -> str:
+    "A short digest (16 hex digits) of a model's state dict: names and tensor values."
+    import hashlib
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
 
 # %% ../nbs/00_core.ipynb #50544e7f
 def check_device(device=None,  # "cpu", "cuda", "cuda:1", a torch.device, or None (cuda if available, else cpu)

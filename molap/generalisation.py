@@ -444,7 +444,8 @@ def paper_claims(results: dict | None = None,  # the full profile's results (def
     seeds = lambda r: f"{len(r['seeds'])} seed{'s' * (len(r['seeds']) > 1)}"
     rows = [dict(claim="All nine tasks learned well", paper="≈ 0.96–1.00 correct on every task (v1 figure)",
                  we_find=f"MoLaP {m['mean_accuracy']:.3f} mean ({seeds(m)}), ≥ 0.95 on {len(ok)} of 9 (lowest {low} "
-                         f"{m['accuracy'][low]:.3f}); separate networks {sep['mean_accuracy']:.3f}",
+                         f"{m['accuracy'][low]:.3f}); separate networks {sep['mean_accuracy']:.3f} ({seeds(sep)}), "
+                         f"the joint network {R['joint']['mean_accuracy']:.3f} ({seeds(R['joint'])}), both tuned alike",
                  verdict="holds" if len(ok) == n else "holds on most tasks" if len(ok) >= n - 2 else "fails",
                  evidence="reproduce.html")]
     cm, cs = cost_summary(m, "full"), cost_summary(sep, "full")

@@ -153,7 +153,8 @@ def claims(results: dict, target: float = 0.95) -> list:
         return f"mean over {n} seed{'s' * (n > 1)}"
     out.append(f"- **All nine tasks learned well (≥ {target}):** MoLaP on {len(ok(m))} of 9"
                + (f" ({', '.join(ok(m))})" if ok(m) else "") + f" ({seeds(m)}), separate networks on {len(ok(sep))} of 9"
-               + f" ({seeds(sep)}). " + ("The claim holds here." if len(ok(m)) == 9 else
+               + f" ({seeds(sep)})" + (f", the joint network on {len(ok(R['joint']))} of 9 ({seeds(R['joint'])})"
+                                       if "joint" in R else "") + ". " + ("The claim holds here." if len(ok(m)) == 9 else
                "The claim does not hold at this profile."))
     out.append(f"- **Far fewer trained parameters:** MoLaP trains {m['trained_parameters_per_task']:,} parameters per "
                f"task, {share:.1%} of a separate network's {sep['trained_parameters_per_task']:,}; counting the "

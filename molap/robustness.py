@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from .core import atomic_write, check_float, check_int, check_out_dir, set_threads
+from .core import atomic_write, check_float, check_int, check_out_dir, set_threads, weights_digest
 from .jobs import run_jobs
 from .tasks import TASK_NAMES, TaskConfig, epoch_ranges
 from .networks import ModularRNN, silence_units, perturb_weights, scale_noise
@@ -230,8 +230,16 @@ def _job(method, prof, seed, runs, draws, n_trials, sizes, perturbations, thread
     model, cfg = trained_network(method, prof, seed, runs)
     model.eval()
     kinds = ["modules"] if isinstance(model, ModularRNN) else ["random", "contiguous"]
-    return dict(method=method, seed=seed, curves=robustness_curves(model, cfg, perturbations, draws, n_trials, seed),
+    return dict(method=method, seed=seed, weights=weights_digest(model), draws=draws, n_trials=n_trials,
+                curves=robustness_curves(model, cfg, perturbations, draws, n_trials, seed),
                 lesions={k: lesion_matrix(model, cfg, sizes, k, draws, n_trials, seed) for k in kinds})
+
+def _still_valid(done: dict, method: str, prof: Profile, seed: int, draws: int, n_trials: int) -> bool:
+    "Whether a network's finished analysis can be reused: same draws and trials, and (if it ships) the same weights."
+    if (done.get("draws"), done.get("n_trials")) != (draws, n_trials): return False
+    if network_file(method, prof.name, seed).exists():
+        return done.get("weights") == weights_digest(load_network(method, prof, seed)[0])
+    return True
 
 def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
                out="molap-results",              # output folder (shared with `reproduce`: its runs are reused)
@@ -260,7 +268,8 @@ def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
     for m in methods:
         for s in seeds:
             f = done_dir / f"{m}-{prof.name}-seed{s}.json"
-            if f.exists(): results[m, s] = json.loads(f.read_text())
+            done = json.loads(f.read_text()) if f.exists() else None
+            if done and _still_valid(done, m, prof, s, draws, n_trials): results[m, s] = done
             else: todo.append((m, s))
     missing = [(m, s) for m, s in todo if not network_file(m, prof.name, s).exists()]
     if missing and not train: raise FileNotFoundError(_not_shipped(*missing[0][:1], prof.name, missing[0][1]))
@@ -277,6 +286,7 @@ def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
     lesions = {m: {k: np.mean([results[m, s]["lesions"][k] for s in seeds], 0).tolist() for k in results[m, seeds[0]]["lesions"]}
                for m in methods}
     res = dict(profile=prof.name, seeds=seeds, methods=list(methods), draws=draws, n_trials=n_trials,
+               weights={m: {str(s): results[m, s]["weights"] for s in seeds} for m in methods},  # what was perturbed
                module_sizes=list(sizes), tasks=list(TASK_NAMES), perturbations=summary, lesions=lesions,
                claims=claim_table(summary) if "molap" in methods else [])
     write_robustness(res, out)

@@ -210,6 +210,29 @@ test_fail(lambda: load_weights(d / "missing.pt"), contains="no checkpoint at")
 
 
 # %% [markdown]
+# A shipped number is only as good as the weights it was measured on. Results files that score shipped networks record
+# a digest of each network's weights (of the tensors, not of the file: re-saving the same weights changes the file's
+# bytes), and the tests recompute it against the networks that ship:
+
+# %%
+#| export
+def weights_digest(model: torch.nn.Module) -> str:
+    "A short digest (16 hex digits) of a model's state dict: names and tensor values."
+    import hashlib
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+# %%
+a, b = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+b.load_state_dict(a.state_dict())
+test_eq(weights_digest(a), weights_digest(b))
+with torch.no_grad(): b.bias[0] += 1e-6
+test_ne(weights_digest(a), weights_digest(b))
+
+
+# %% [markdown]
 # A device is checked the same way: asking for CUDA on a machine without it fails at once, not after minutes of work.
 
 # %%

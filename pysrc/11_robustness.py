@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from molap.core import atomic_write, check_float, check_int, check_out_dir, set_threads
+from molap.core import atomic_write, check_float, check_int, check_out_dir, set_threads, weights_digest
 from molap.jobs import run_jobs
 from molap.tasks import TASK_NAMES, TaskConfig, epoch_ranges
 from molap.networks import ModularRNN, silence_units, perturb_weights, scale_noise
@@ -410,8 +410,16 @@ def _job(method, prof, seed, runs, draws, n_trials, sizes, perturbations, thread
     model, cfg = trained_network(method, prof, seed, runs)
     model.eval()
     kinds = ["modules"] if isinstance(model, ModularRNN) else ["random", "contiguous"]
-    return dict(method=method, seed=seed, curves=robustness_curves(model, cfg, perturbations, draws, n_trials, seed),
+    return dict(method=method, seed=seed, weights=weights_digest(model), draws=draws, n_trials=n_trials,
+                curves=robustness_curves(model, cfg, perturbations, draws, n_trials, seed),
                 lesions={k: lesion_matrix(model, cfg, sizes, k, draws, n_trials, seed) for k in kinds})
+
+def _still_valid(done: dict, method: str, prof: Profile, seed: int, draws: int, n_trials: int) -> bool:
+    "Whether a network's finished analysis can be reused: same draws and trials, and (if it ships) the same weights."
+    if (done.get("draws"), done.get("n_trials")) != (draws, n_trials): return False
+    if network_file(method, prof.name, seed).exists():
+        return done.get("weights") == weights_digest(load_network(method, prof, seed)[0])
+    return True
 
 def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
                out="molap-results",              # output folder (shared with `reproduce`: its runs are reused)
@@ -440,7 +448,8 @@ def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
     for m in methods:
         for s in seeds:
             f = done_dir / f"{m}-{prof.name}-seed{s}.json"
-            if f.exists(): results[m, s] = json.loads(f.read_text())
+            done = json.loads(f.read_text()) if f.exists() else None
+            if done and _still_valid(done, m, prof, s, draws, n_trials): results[m, s] = done
             else: todo.append((m, s))
     missing = [(m, s) for m, s in todo if not network_file(m, prof.name, s).exists()]
     if missing and not train: raise FileNotFoundError(_not_shipped(*missing[0][:1], prof.name, missing[0][1]))
@@ -457,6 +466,7 @@ def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
     lesions = {m: {k: np.mean([results[m, s]["lesions"][k] for s in seeds], 0).tolist() for k in results[m, seeds[0]]["lesions"]}
                for m in methods}
     res = dict(profile=prof.name, seeds=seeds, methods=list(methods), draws=draws, n_trials=n_trials,
+               weights={m: {str(s): results[m, s]["weights"] for s in seeds} for m in methods},  # what was perturbed
                module_sizes=list(sizes), tasks=list(TASK_NAMES), perturbations=summary, lesions=lesions,
                claims=claim_table(summary) if "molap" in methods else [])
     write_robustness(res, out)
@@ -679,19 +689,15 @@ Markdown(verdict_summary(shipped["quick"]["claims"]))
 #
 # The networks shipped with the package (see [the reproduction](reproduce.html)), seed 0 of each, unperturbed (mean
 # over the nine tasks; chance is 0.1) as the next cell computes. Made by `molap robustness --profile full --draws 2
-# --trials 64 --out DIR` (8 minutes on one core). An earlier version of this analysis ran on the networks shipped before them
-# (separate networks trained at a constant learning rate, 0.92 unperturbed); its conclusions on memory changed with
-# the better-trained baselines, as the text below says.
+# --trials 64 --out DIR` (minutes on one core per network). The file records a digest of every network it perturbed,
+# and the tests check them against the networks that ship, so these numbers always describe the shipped weights.
 
 # %%
 from molap.reproduce import CHANCE
 
 # %%
 intact = {m: v["mean"][0] for m, v in shipped["full"]["perturbations"]["recurrent noise"]["methods"].items()}
-Markdown("Unperturbed: " + ", ".join(f"{m} {a:.2f} ({a / CHANCE:.1f}× chance)" for m, a in intact.items()) + "."
-         + (" This analysis ran before MoLaP's primitives were built from observables: its `molap` is the network "
-            "whose primitives read the generator's records (now shipped as `molap-oracle`); it has not been re-run yet."
-            if shipped["full"].get("primitives_source") == "oracle" else ""))
+Markdown("Unperturbed: " + ", ".join(f"{m} {a:.2f} ({a / CHANCE:.1f}× chance)" for m, a in intact.items()) + ".")
 
 # %%
 plot_curves(shipped["full"]);
@@ -706,40 +712,57 @@ Markdown(claims_markdown(shipped["full"]["claims"]))
 Markdown(verdict_summary(shipped["full"]["claims"]))
 
 # %% [markdown]
-# **What the full profile says: more robust to noise in the dynamics, as robust as the separate networks to timing,
-# far less robust to damage.** With the separate networks at MoLaP's accuracy the comparison with them is the fair
-# one, and it splits the perturbations in three:
-#
-# - **Recurrent noise**: MoLaP is above every method, raw and normalised. At four times the trained noise it keeps
-#   0.83, the separate networks 0.61, the joint network 0.46.
-# - **Timing and input noise** (a faster time constant, memory delays up to four times the trained range, input
-#   noise): MoLaP and the separate networks barely move (0.94–0.98 at every delay and time constant) and fall alike
-#   under input noise; the differences are ≤ 0.02, with verdicts "above" by a hair or "no clear difference". Both are
-#   clearly above the joint network (which loses 0.1–0.15 on delays and the time constant) and above v1. The earlier
-#   version of this analysis showed MoLaP far ahead on longer delays; that was the constant-rate separate networks
-#   forgetting over long delays (0.92 → 0.76), and the better-trained ones do not.
-# - **Damage to the weights or units** (noise on the recurrent, input or output weights, silencing units): MoLaP is
-#   far *below* the separate and joint networks on every one. Recurrent-weight noise of 0.4 × the matrix's rms leaves
-#   MoLaP at 0.21 and the separate networks at 0.82; output-weight noise of 0.5 × leaves 0.31 against 0.96. Its three
-#   modules are small and every task reads the same few units through the same J; a separate network spreads each task
-#   over 256 units of its own, and a perturbation of one network's weights touches one task only.
-#
-# So the paper's claim, "more robust to a broad range of perturbations", holds here for noise in the recurrent
-# dynamics, ties with the separate networks on timing, and fails for damage to the network itself. One seed per method
-# at this profile: the intervals reflect perturbation draws and evaluation batches, not networks.
+# **What the full profile says.** The perturbations fall in three groups: noise in the dynamics (recurrent noise),
+# timing and input noise (a faster time constant, memory delays up to four times the trained range, extra input
+# noise), and damage to the network (noise on the recurrent, input or output weights, silenced units). Against the
+# separate and joint networks, which solve the corpus about as well as MoLaP here, each group's verdicts (normalised
+# area for noise and timing, the share of accuracy kept; raw area for damage, what is left), with the curves' values
+# at a few magnitudes:
 
 # %%
-V = {(c["perturbation"], c["other"]): c for c in shipped["full"]["claims"] if c["method"] == "molap"}
-for other in ("separate", "joint"):
-    test_eq(V["recurrent noise", other]["normalised_area"]["verdict"], "above")            # noise in the dynamics
-    for p in ("recurrent weights", "input weights", "output weights", "silenced units"):    # damage
-        test_eq(V[p, other]["area"]["verdict"], "below")
-for p in ("time constant", "longer delays", "input noise"):                                # timing: a tie with separate
-    assert abs(V[p, "separate"]["normalised_area"]["difference"]) < 0.03, p
-    test_eq(V[p, "joint"]["normalised_area"]["verdict"], "above")
+R, V = shipped["full"]["perturbations"], {(c["perturbation"], c["other"]): c for c in shipped["full"]["claims"]}
+at = lambda p, m, x: R[p]["methods"][m]["mean"][R[p]["magnitudes"].index(x)]
+GROUPS = {"noise in the dynamics": (["recurrent noise"], "normalised_area"),
+          "timing and input noise": (["time constant", "longer delays", "input noise"], "normalised_area"),
+          "damage": (["recurrent weights", "input weights", "output weights", "silenced units"], "area")}
+def group_verdicts(group, other):
+    "MoLaP against `other` over a group: the verdict of each perturbation in it."
+    names, key = GROUPS[group]
+    return {p: V[p, other][key]["verdict"] for p in names}
+def in_words(vs: dict) -> str:
+    "'more robust under all 4' / 'more robust under a, b; as robust under c' (from the verdicts of a group)."
+    by = {}
+    for p, v in vs.items(): by.setdefault(_WORDS[v], []).append(p)
+    if len(vs) == 1: return next(iter(by))
+    if len(by) == 1: return f"{next(iter(by))} under all {len(vs)}"
+    return "; ".join(f"{w} under {', '.join(ps)}" for w, ps in by.items())
+span = lambda p, m: f"{min(R[p]['methods'][m]['mean']):.2f}–{max(R[p]['methods'][m]['mean']):.2f}"
+Markdown("\n".join([
+    f"- **{g}**: MoLaP compared with the separate networks is {in_words(group_verdicts(g, 'separate'))}; "
+    f"with the joint network, {in_words(group_verdicts(g, 'joint'))}." for g in GROUPS] + [
+    "",
+    f"At four times the trained recurrent noise MoLaP keeps {at('recurrent noise', 'molap', 4.):.2f}, the separate "
+    f"networks {at('recurrent noise', 'separate', 4.):.2f}, the joint network {at('recurrent noise', 'joint', 4.):.2f}. "
+    f"Over memory delays up to four times the trained range MoLaP scores {span('longer delays', 'molap')}, the separate "
+    f"networks {span('longer delays', 'separate')}, the joint network {span('longer delays', 'joint')}. Recurrent-weight "
+    f"noise of 0.4 × the matrix's rms leaves MoLaP at {at('recurrent weights', 'molap', .4):.2f} and the separate "
+    f"networks at {at('recurrent weights', 'separate', .4):.2f}; output-weight noise of 0.5 × leaves "
+    f"{at('output weights', 'molap', .5):.2f} against {at('output weights', 'separate', .5):.2f}."]))
 
 # %% [markdown]
-# Per task, for the longer memory delays (where MoLaP and the separate networks tie and the joint network falls behind):
+# Why damage hurts MoLaP most: its three modules are small and every task reads the same few units through the same
+# J; a separate network spreads each task over 256 units of its own, and a perturbation of one network's weights
+# touches one task only. So the paper's claim, "more robust to a broad range of perturbations", holds here only for
+# the groups above where MoLaP is more robust, and fails where it is less. One seed per method at this profile: the
+# intervals reflect perturbation draws and evaluation batches, not networks.
+
+# %%
+for other in ("separate", "joint"):  # the claims of the text above, as the data stand: fails when they change
+    test_eq(set(group_verdicts("noise in the dynamics", other).values()), {"above"})
+    test_eq(set(group_verdicts("damage", other).values()), {"below"})
+
+# %% [markdown]
+# Per task, for the longer memory delays:
 
 # %%
 plot_per_task(shipped["full"], "longer delays");
@@ -754,24 +777,35 @@ plot_per_task(shipped["full"], "longer delays");
 plot_lesions(shipped["full"]);
 
 # %% [markdown]
-# In MoLaP's matrix the modules are not interchangeable: silencing M1 (the fixation switch, 37 units) leaves the four
-# direction tasks at 0.89–1.00 and costs the decision tasks a lot (0.46–0.84); silencing M2 (110 units) leaves the
-# Delay tasks intact and breaks every memory task (0.21–0.51); silencing M3 (109 units) breaks the memory and decision
-# tasks too (0.13–0.61) and costs DelayAnti. The mean over tasks of each row:
+# In MoLaP's matrix the modules are not interchangeable. Each module silenced in turn, the range of fraction correct
+# over three groups of tasks (the two Delay tasks, which need no memory; MemPro and MemAnti; the five decision tasks):
+
+# %%
+L = shipped["full"]["lesions"]
+groups = {"Delay tasks": TASK_NAMES[:2], "MemPro, MemAnti": TASK_NAMES[2:4], "decision tasks": TASK_NAMES[4:]}
+rng_ = lambda row, ts: f"{min(row[TASK_NAMES.index(t)] for t in ts):.2f}–{max(row[TASK_NAMES.index(t)] for t in ts):.2f}"
+Markdown("\n".join(["| silenced | " + " | ".join(groups) + " |", "|---" * (len(groups) + 1) + "|"]
+                   + [f"| M{k + 1} ({n} units) | " + " | ".join(rng_(row, ts) for ts in groups.values()) + " |"
+                      for k, (n, row) in enumerate(zip(shipped["full"]["module_sizes"], L["molap"]["modules"]))]))
+
+# %% [markdown]
+# The mean over tasks of each row:
 
 # %%
 {m: {k: np.round(np.mean(v, 1), 2).tolist() for k, v in d.items()} for m, d in shipped["full"]["lesions"].items()}
 
-# %% [markdown]
-# A whole module costs MoLaP *less* than a group of the same size costs a separate or joint network, while the same
-# number of units silenced at random (the curves above) costs it more (0.36 against 0.59 with a tenth of the units
-# gone). Our reading, not tested: silencing one module leaves the other two modules' attractors whole, whereas random
-# silencing damages all three at once. In the separate networks, random and contiguous groups cost about alike, as
-# they should for exchangeable units.
+# %%
+whole = np.mean(L["molap"]["modules"]) > max(np.mean(L[o]["random"]) for o in ("separate", "joint"))
+Markdown(f"A whole module costs MoLaP {'less' if whole else 'more'} than a group of the same size costs a separate "
+         f"or joint network (mean over modules and tasks {np.mean(L['molap']['modules']):.2f}, against "
+         f"{np.mean(L['separate']['random']):.2f} and {np.mean(L['joint']['random']):.2f}), while the same number of "
+         f"units silenced at random (the curves above) leaves it {at('silenced units', 'molap', .1):.2f} against "
+         f"{at('silenced units', 'separate', .1):.2f} for the separate networks with a tenth of the units gone. "
+         "Our reading, not tested: silencing one module leaves the other two modules' attractors whole, whereas random "
+         "silencing damages all three at once.")
 
 # %%
-L = shipped["full"]["lesions"]
-test_eq(np.mean(L["molap"]["modules"]) > np.mean(L["separate"]["random"]), True)
+test_eq(whole, True)  # the text's "less" while the data say so
 
 # %%
 for r in shipped.values():

@@ -1,14 +1,11 @@
 """The shipped numbers describe the shipped weights: every network scored in `full-over-trials.json` is the one that
 ships (a digest of its state dict is recomputed here), and every shipped seed of every method is scored."""
-import importlib.util, json
+import json
 import pytest
 
-from molap.core import data_dir, load_results
+from molap.core import data_dir, load_results, weights_digest
 from molap.reproduce import ALL_METHODS, load_network, network_file
 
-ROOT = data_dir().parents[1]
-spec = importlib.util.spec_from_file_location("rescore", ROOT / "tools" / "rescore.py")
-rescore = importlib.util.module_from_spec(spec); spec.loader.exec_module(rescore)
 OVER = json.loads((data_dir() / "results" / "full-over-trials.json").read_text())
 SHIPPED = load_results("full")["methods"]
 PAIRS = [(m, s) for m in ALL_METHODS if m in SHIPPED for s in SHIPPED[m]["seeds"] if network_file(m, "full", s).exists()]
@@ -19,7 +16,7 @@ def test_over_trials_scores_the_shipped_weights(method, seed):
     digest = OVER["weights"].get(method, {}).get(str(seed))
     assert digest is not None, f"{method} seed {seed} ships but is not scored over the task distribution"
     model, _ = load_network(method, "full", seed)
-    assert rescore.weights_digest(model) == digest, f"{method} seed {seed}: the scores are of other weights"
+    assert weights_digest(model) == digest, f"{method} seed {seed}: the scores are of other weights"
     assert set(OVER["networks"][method][str(seed)]) == set(SHIPPED[method]["accuracy"])
 
 
@@ -49,3 +46,13 @@ def test_neurogym_heads_are_the_trained_ones():
     for t in ("PerceptualDecisionMaking-v0", "ReadySetGo-v0"):
         acc = evaluate_env(load_learner(t), t, GYM_FINAL_TRIALS, FINAL_EVAL_SEED)
         assert abs(acc - res["tasks"][t]["methods"]["molap"]["final"][0]) <= 0.01, t
+
+
+def test_robustness_perturbed_the_shipped_weights():
+    "The full profile's robustness analysis describes the networks that ship: every digest it records matches them."
+    rob = load_results("robustness-full")
+    assert set(rob["weights"]) == set(rob["methods"])
+    for method, seeds in rob["weights"].items():
+        for s, digest in seeds.items():
+            model, _ = load_network(method, "full", int(s))
+            assert weights_digest(model) == digest, f"robustness-full perturbed other {method} seed {s} weights than ship"

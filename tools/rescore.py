@@ -10,9 +10,10 @@ timing and modality, 2,048 trials per task), without retraining; results to mola
 Incremental: a network already in the file is kept if its weights are the ones scored (a digest of its state dict is
 stored beside the scores, so a network shipped again under the same name is scored again); --force scores every one.
 """
-import argparse, hashlib, json, re
+import argparse, json, re
 from pathlib import Path
 import torch
+from molap.core import weights_digest
 
 def networks(profile, run=None):
     "(label, seed, loader) of every shipped network, or of the MoLaP task-stage checkpoints `run = (label, paths)`."
@@ -28,13 +29,6 @@ def networks(profile, run=None):
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
         return model, cfg
     return [(label, int(re.search(r"seed(\d+)", Path(p).name).group(1)), lambda p=p: load(p)) for p in paths]
-
-
-def weights_digest(model) -> str:
-    "A short digest of the model's weights (not of the file: re-saving the same weights changes the file's bytes)."
-    h = hashlib.sha256()
-    for k, v in model.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
 
 
 def main(argv=None):
