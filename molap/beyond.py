@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from .core import atomic_write, check_int, check_float, check_out_dir, check_device, load_results
+from .core import atomic_write, check_int, check_float, check_out_dir, check_device, load_results, weights_digest
 from .jobs import run_jobs
 from .networks import ModularRNN, LeakyRNN, count_parameters
 from .training import (TrainConfig, DeferredInterrupt, EVAL_SEED, FINAL_EVAL_SEED, make_optimizer, lr_at,
@@ -24,10 +24,10 @@ from .generalisation import MARGIN, trials_to
 __all__ = ['GYM_DT', 'RESPONSE_PERIODS', 'RESPONSE_WEIGHT', 'TIMING_MARGIN', 'GYM_METHODS', 'GYM_PROFILES', 'GYM_FINAL_TRIALS',
            'LR_GRID', 'CRITERION', 'GYM_TASKS', 'STYLE', 'HEADS', 'make_env', 'response_period', 'EnvBatch', 'env_seed',
            'env_batch', 'action_loss', 'action_correct', 'action_accuracy', 'env_learner', 'gym_config', 'evaluate_env',
-           'learn_env', 'plot_gym_curves', 'gym_job', 'validation_score', 'neurogym_study', 'load_neurogym',
-           'final_verdict', 'speed_verdict', 'gym_claims', 'gym_table', 'learn_table', 'gym_claims_markdown',
-           'heads_file', 'save_heads', 'load_learner', 'ShapedMoLaP', 'module_states', 'ridge_cv', 'choice_readout',
-           'timing_readout']
+           'learn_env', 'plot_gym_curves', 'gym_job', 'validation_score', 'frozen_provenance', 'neurogym_study',
+           'load_neurogym', 'final_verdict', 'speed_verdict', 'gym_claims', 'gym_table', 'learn_table',
+           'gym_claims_markdown', 'heads_file', 'save_heads', 'load_learner', 'ShapedMoLaP', 'module_states',
+           'ridge_cv', 'choice_readout', 'timing_readout']
 
 # %% ../nbs/14_beyond.ipynb #8761ac5e
 GYM_DT = 20.0  # ms per step: the modules' dt (α = dt/τ = 20/100, as in the corpus)
@@ -285,8 +285,9 @@ def learn_env(env_id: str,                # a neurogym id
     trials = [s * config.batch_size for s in history["eval_step"]]
     acc = history["accuracy"][env_id]
     final = evaluate_env(net, env_id, GYM_FINAL_TRIALS, FINAL_EVAL_SEED, device, **kwargs)
+    frozen = None if shipped_seed is None else weights_digest(_shipped(method, shipped_seed)[0])  # what J it read
     return dict(task=probe.task, method=method, seed=seed, profile=profile, shipped_seed=shipped_seed, lr=config.lr,
-                trials=trials, accuracy=acc, final=final, trials_to_criterion=trials_to(trials, acc, CRITERION),
+                frozen_weights=frozen, trials=trials, accuracy=acc, final=final, trials_to_criterion=trials_to(trials, acc, CRITERION),
                 trained_parameters=count_parameters(net), n_in=probe.inputs.shape[-1], n_actions=probe.n_actions,
                 steps=config.steps, batch_size=config.batch_size, seconds=history["seconds"], model=net)
 
@@ -350,7 +351,18 @@ def _summarise(recs: list) -> dict:
     return dict(final=[r["final"] for r in recs], trials_to_criterion=[r["trials_to_criterion"] for r in recs],
                 trials=recs[0]["trials"], accuracy=[r["accuracy"] for r in recs],
                 trained_parameters=recs[0]["trained_parameters"], seconds=[r["seconds"] for r in recs],
-                shipped_seed=[r["shipped_seed"] for r in recs])
+                shipped_seed=[r["shipped_seed"] for r in recs], frozen_weights=[r.get("frozen_weights") for r in recs])
+
+def frozen_provenance(res: dict) -> dict:
+    "Per learner with frozen weights: how many of its runs read the network that ships now (by weights digest)."
+    out = {}
+    for m in ("molap", "joint"):
+        runs = [(d, s) for v in res["tasks"].values() if m in v["methods"]
+                for d, s in zip(v["methods"][m].get("frozen_weights", [None] * len(v["methods"][m]["final"])),
+                                v["methods"][m]["shipped_seed"])]
+        now = {s: weights_digest(_shipped(m, s)[0]) for s in {s for _, s in runs}}
+        out[m] = dict(runs=len(runs), shipped=sum(d == now[s] for d, s in runs), unrecorded=sum(d is None for d, _ in runs))
+    return out
 
 def neurogym_study(tasks=tuple(GYM_TASKS),  # neurogym ids
                    methods=tuple(GYM_METHODS),

@@ -424,6 +424,10 @@ print(f"{time.time() - t0:.0f} s")
 other_fp
 
 # %%
+for name in ("separate", "joint"):  # the prose's "a continuum of marginal points along which the direction is held"
+    assert other_fp[name].kind.count("marginal") >= 10, (name, other_fp[name])
+
+# %%
 fig = plot_delay_fixed_points(sep_states["MemPro"], batches["MemPro"], other_fp["separate"], "separate, MemPro delay")
 fig = plot_delay_fixed_points(joint_states["MemPro"], joint_batches["MemPro"], other_fp["joint"], "joint, MemPro delay")
 fig = plot_delay_fixed_points(states["MemDm1"], batches["MemDm1"], other_fp["MoLaP MemDm1"], "MoLaP, MemDm1 first delay")
@@ -558,8 +562,7 @@ for t in ("MemDm1", "ContextMemDm1", "MultiMem"):
 #   Variance is shared roughly by module size on every task (M1 has 37 of 256 units), so no task silences a module:
 #   every task runs on the same three primitives, recombined by its own I_T and O_T.
 # - **Separate and joint networks find the same kind of solution for MemPro**, a continuum of marginal points along
-#   which the direction is held (the joint network also has a few stable points and saddles, remains of the other
-#   tasks it serves). The difference is not the mechanism but where it comes from: each separate network learned its
+#   which the direction is held (the kinds of points each network has are counted above). The difference is not the mechanism but where it comes from: each separate network learned its
 #   ring from scratch with every weight, the joint network shares one ring between all tasks, and MoLaP's ring was
 #   trained once, in pre-training on every task's answer primitives (the corpus's answers, not any task's own I_T and
 #   O_T), and is reused by all nine through a few thousand task parameters.

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from molap.core import atomic_write, check_int, check_float, check_out_dir, check_device, load_results
+from molap.core import atomic_write, check_int, check_float, check_out_dir, check_device, load_results, weights_digest
 from molap.jobs import run_jobs
 from molap.networks import ModularRNN, LeakyRNN, count_parameters
 from molap.training import (TrainConfig, DeferredInterrupt, EVAL_SEED, FINAL_EVAL_SEED, make_optimizer, lr_at,
@@ -458,8 +458,9 @@ def learn_env(env_id: str,                # a neurogym id
     trials = [s * config.batch_size for s in history["eval_step"]]
     acc = history["accuracy"][env_id]
     final = evaluate_env(net, env_id, GYM_FINAL_TRIALS, FINAL_EVAL_SEED, device, **kwargs)
+    frozen = None if shipped_seed is None else weights_digest(_shipped(method, shipped_seed)[0])  # what J it read
     return dict(task=probe.task, method=method, seed=seed, profile=profile, shipped_seed=shipped_seed, lr=config.lr,
-                trials=trials, accuracy=acc, final=final, trials_to_criterion=trials_to(trials, acc, CRITERION),
+                frozen_weights=frozen, trials=trials, accuracy=acc, final=final, trials_to_criterion=trials_to(trials, acc, CRITERION),
                 trained_parameters=count_parameters(net), n_in=probe.inputs.shape[-1], n_actions=probe.n_actions,
                 steps=config.steps, batch_size=config.batch_size, seconds=history["seconds"], model=net)
 
@@ -552,7 +553,18 @@ def _summarise(recs: list) -> dict:
     return dict(final=[r["final"] for r in recs], trials_to_criterion=[r["trials_to_criterion"] for r in recs],
                 trials=recs[0]["trials"], accuracy=[r["accuracy"] for r in recs],
                 trained_parameters=recs[0]["trained_parameters"], seconds=[r["seconds"] for r in recs],
-                shipped_seed=[r["shipped_seed"] for r in recs])
+                shipped_seed=[r["shipped_seed"] for r in recs], frozen_weights=[r.get("frozen_weights") for r in recs])
+
+def frozen_provenance(res: dict) -> dict:
+    "Per learner with frozen weights: how many of its runs read the network that ships now (by weights digest)."
+    out = {}
+    for m in ("molap", "joint"):
+        runs = [(d, s) for v in res["tasks"].values() if m in v["methods"]
+                for d, s in zip(v["methods"][m].get("frozen_weights", [None] * len(v["methods"][m]["final"])),
+                                v["methods"][m]["shipped_seed"])]
+        now = {s: weights_digest(_shipped(m, s)[0]) for s in {s for _, s in runs}}
+        out[m] = dict(runs=len(runs), shipped=sum(d == now[s] for d, s in runs), unrecorded=sum(d is None for d, _ in runs))
+    return out
 
 def neurogym_study(tasks=tuple(GYM_TASKS),  # neurogym ids
                    methods=tuple(GYM_METHODS),
@@ -781,6 +793,20 @@ plot_gym_curves(res);
 
 # %%
 Markdown(gym_claims_markdown(res))
+
+# %% [markdown]
+# Which frozen weights the learners read: every run records a digest of the shipped network its J (or the joint
+# network's W_rec) came from. A network shipped again later (the joint network was re-trained with the separate
+# networks' learning-rate schedule after part of this study ran) makes those runs describe earlier weights, and this
+# line says so:
+
+# %%
+def provenance_line(res):
+    return "; ".join(f"{m}: {p['shipped']} of {p['runs']} runs read the network that ships now"
+                     + (", the others earlier weights" if p["shipped"] + p["unrecorded"] < p["runs"] else "")
+                     + (f" ({p['unrecorded']} not recorded)" if p["unrecorded"] else "")
+                     for m, p in frozen_provenance(res).items())
+Markdown(provenance_line(res))
 
 # %% [markdown]
 # The study is complete (every task, learner and seed), and each verdict holds in the per-seed data, checked here
@@ -1094,7 +1120,7 @@ full = load_neurogym("full")
 Markdown(gym_table(full) + "\n\n" + gym_claims_markdown(full) + "\n\nNot yet run at this scale: "
          + (", ".join(t.removesuffix("-v0") for t in GYM_TASKS if t not in full["tasks"]) or "none") + ". Median wall "
          f"time of a run: {statistics.median(x for v in full['tasks'].values() for r in v['methods'].values() for x in r['seconds']) / 60:.0f} "
-         "min on one core (measured beside other runs: an upper bound).")
+         "min on one core (measured beside other runs: an upper bound). Frozen weights read: " + provenance_line(full) + ".")
 
 # %%
 assert full["seeds"] == [0] and all(set(v["methods"]) == set(GYM_METHODS) for v in full["tasks"].values())
