@@ -426,8 +426,6 @@ other_fp
 # %%
 for name in ("separate", "joint"):  # the prose's "a continuum of marginal points along which the direction is held"
     assert other_fp[name].kind.count("marginal") >= 10, (name, other_fp[name])
-
-# %%
 fig = plot_delay_fixed_points(sep_states["MemPro"], batches["MemPro"], other_fp["separate"], "separate, MemPro delay")
 fig = plot_delay_fixed_points(joint_states["MemPro"], joint_batches["MemPro"], other_fp["joint"], "joint, MemPro delay")
 fig = plot_delay_fixed_points(states["MemDm1"], batches["MemDm1"], other_fp["MoLaP MemDm1"], "MoLaP, MemDm1 first delay")

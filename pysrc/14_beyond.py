@@ -794,6 +794,7 @@ plot_gym_curves(res);
 # %%
 Markdown(gym_claims_markdown(res))
 
+
 # %% [markdown]
 # Which frozen weights the learners read: every run records a digest of the shipped network its J (or the joint
 # network's W_rec) came from. A network shipped again later (the joint network was re-trained with the separate
