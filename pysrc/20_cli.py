@@ -186,10 +186,11 @@ def generalisation_summary(res: dict) -> str:
     "A console table: each held-out task's final fraction correct, MoLaP's held-out modules against a network from scratch."
     from molap.generalisation import claims
     rows = [f"{'held-out task':16s} {'molap':>6s} {'separate':>9s}  facilitated"]
-    for c in claims(res):
+    for c in claims(res):  # (a run without the network from scratch has no facilitation verdict)
         e = res["held_out"][c["task"]]
-        rows.append(f"{c['task']:16s} {e['molap']['final']:6.3f} {e['separate']['final']:9.3f}  "
-                    f"{'yes' if c['facilitated'] else 'no'}")
+        sep = f"{e['separate']['final']:9.3f}" if "separate" in e else f"{'–':>9s}"
+        rows.append(f"{c['task']:16s} {e['molap']['final']:6.3f} {sep}  "
+                    f"{ {True: 'yes', False: 'no'}.get(c.get('facilitated'), '–')}")
     return "Generalisation (a task left out of pre-training, then learned; generalisation.md):\n" + "\n".join(rows)
 
 def main(argv=None) -> int:
