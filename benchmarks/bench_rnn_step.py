@@ -65,7 +65,8 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=None, help="repeats of each measurement (default 15, quick 2)")
     args = p.parse_args(argv)
     repeats = args.repeats or (2 if args.quick else 15)
-    torch.set_num_threads(1)
+    from molap.core import set_threads
+    set_threads(1)  # as every molap process runs: one thread, freed memory kept for reuse
     from molap.networks import scan_kernels
     cases = {"bare": bare_products(), "fast": train_step(True), "python": train_step(True, "python"),
              "naive": train_step(False), "noise": noise_draw(), "noise_numpy": noise_draw_numpy()}

@@ -90,12 +90,6 @@ def leaky_scan_naive(u:Tensor, # drive W_in x_t + b: [T, B, n], or [T, N, B, n] 
     return torch.stack(hs)
 
 # %% ../nbs/01_networks.ipynb #843b5f46
-def _act_grad(A: Tensor, activation: str) -> Tensor:
-    "f'(a_t) for all steps at once (a new tensor), from what the forward pass saved: f(a_t) for relu, else a_t."
-    if activation == "relu": return torch.sign(A)  # f(a) ≥ 0: 1 where a > 0, else 0 (autograd's relu'(0) = 0)
-    if activation == "tanh": return 1 - torch.tanh(A).square()
-    return torch.sigmoid(A)  # softplus
-
 def _outer_sum(delta: Tensor, h: Tensor) -> Tensor:
     "Σ over steps and trials of δ hᵀ: one product; for N networks one batched product per step (no copies)."
     n = delta.shape[-1]
@@ -104,40 +98,42 @@ def _outer_sum(delta: Tensor, h: Tensor) -> Tensor:
     for t in range(delta.shape[0]): out.baddbmm_(delta[t].transpose(1, 2), h[t])
     return out
 
-def _scan_forward(u: Tensor, W: Tensor, h0: Tensor, alpha: float, activation: str) -> tuple[Tensor, Tensor]:
-    "States H and what backward needs, A (f(a_t) for relu, else a_t), of the leaky recurrence driven by u."
+def _scan_forward(A: Tensor, W: Tensor, h0: Tensor, alpha: float, activation: str, need_grad: bool) -> Tensor:
+    "States H of the leaky recurrence; A holds the drive u on entry and leaves with f'(a_t) when `need_grad`."
     batched = W.dim() == 3
     Wt = W.transpose(-1, -2).contiguous()            # a transposed view makes every product slower
-    H = torch.empty_like(u)                          # states h_t
-    A = torch.empty_like(u)
+    H = torch.empty_like(A)                          # states h_t
     h = h0
-    for t in range(u.shape[0]):
-        if batched: a = torch.baddbmm(u[t], h, Wt, out=A[t])  # a_t = W h_{t-1} + u_t
-        else: a = torch.addmm(u[t], h, Wt, out=A[t])
-        if activation == "relu": r = a.clamp_min_(0)  # f(a_t) in place: no temporary, no separate sign
+    for t in range(A.shape[0]):
+        if batched: a = A[t].baddbmm_(h, Wt)         # a_t = u_t + W h_{t-1}, in place over u_t: no copy
+        else: a = A[t].addmm_(h, Wt)
+        if activation == "relu": r = a.clamp_min_(0)  # f(a_t) in place: no temporary
         elif activation == "tanh": r = torch.tanh(a)
         else: r = F.softplus(a)
         torch.lerp(h, r, alpha, out=H[t])            # h_t = (1-α) h_{t-1} + α f(a_t)
         h = H[t]
-    return H, A
+        if need_grad:                                # f'(a_t) while a_t is in cache: a pass over [T, B, n] less later
+            if activation == "relu": a.sign_()       # f(a) ≥ 0: 1 where a > 0, else 0 (autograd's relu'(0) = 0)
+            elif activation == "tanh": torch.addcmul(torch.ones_like(r), r, r, value=-1.0, out=a)  # 1 - tanh²
+            else: a.sigmoid_()                       # softplus' = sigmoid
+    return H
 
-def _scan_backward(G: Tensor, W: Tensor, h0: Tensor, A: Tensor, H: Tensor, alpha: float, activation: str,
+def _scan_backward(G: Tensor, W: Tensor, h0: Tensor, A: Tensor, H: Tensor, alpha: float,
                    need_W: bool, need_h0: bool) -> tuple[Tensor, Tensor | None, Tensor | None]:
-    "∂L/∂u (the δ's), ∂L/∂W and ∂L/∂h0 from ∂L/∂H = G, by the recursions above."
+    "∂L/∂u (the δ's), ∂L/∂W and ∂L/∂h0 from ∂L/∂H = G and A = f'(a), by the recursions above, carrying αg_t for g_t."
     batched, T = W.dim() == 3, H.shape[0]
-    G, aW = G.contiguous(), W * alpha                # α moves into W here and onto δ at the end
-    delta = _act_grad(A, activation)                 # f'(a_t) for all steps in one op; then f'(a_t) g_t in place,
-    g = G[T - 1]                                     # then δ_t = α f'(a_t) g_t = ∂L/∂a_t = ∂L/∂u_t
-    buf0, buf1 = torch.empty_like(g), torch.empty_like(g)  # g_t = ∂L/∂h_t through all later steps, two buffers in turn
+    G, aW = G.contiguous(), W * alpha
+    delta = torch.empty_like(A)                      # δ_t = f'(a_t) ⊙ αg_t
+    g = G[T - 1] * alpha                             # αg_T: carrying α in g puts it on every δ without a pass of its own
+    buf0, buf1 = torch.empty_like(g), torch.empty_like(g)  # αg_t through all later steps, two buffers in turn
     for t in range(T - 1, 0, -1):
-        delta[t].mul_(g)
-        g = torch.add(G[t - 1], g, alpha=1 - alpha, out=buf0 if t % 2 == 0 else buf1)  # direct and leak paths ...
-        if batched: g.baddbmm_(delta[t], aW)         # ... plus the recurrent path δ_t W
+        torch.mul(A[t], g, out=delta[t])
+        g = torch.lerp(g, G[t - 1], alpha, out=buf0 if t % 2 == 0 else buf1)  # αg_{t-1}: leak (1-α)·αg_t, direct α∂ℓ/∂h ...
+        if batched: g.baddbmm_(delta[t], aW)         # ... plus the recurrent path αWᵀδ_t
         else: g.addmm_(delta[t], aW)
-    delta[0].mul_(g)
-    grad_h0: Tensor | None = None
-    if need_h0: grad_h0 = (g * (1 - alpha)).baddbmm_(delta[0], aW) if batched else (g * (1 - alpha)).addmm_(delta[0], aW)
-    delta.mul_(alpha)
+    torch.mul(A[0], g, out=delta[0])
+    grad_h0: Tensor | None = None                    # h_0 has no direct loss term: (1-α) g_0 + Wᵀδ_0
+    if need_h0: grad_h0 = (g * ((1 - alpha) / alpha)).baddbmm_(delta[0], W) if batched else (g * ((1 - alpha) / alpha)).addmm_(delta[0], W)
     grad_W: Tensor | None = None
     if need_W: grad_W = _outer_sum(delta[1:], H[:-1]) + _outer_sum(delta[:1], h0.unsqueeze(0))
     return delta, grad_W, grad_h0
@@ -167,18 +163,23 @@ class _LeakyScan(torch.autograd.Function):
     "The leaky recurrence with a hand-written BPTT: one product per step each way, dW_rec as one product."
     @staticmethod
     def forward(ctx, u, W, h0, alpha, activation):
-        H, A = scan_kernels()[0](u, W, h0, alpha, activation)
-        ctx.save_for_backward(W, h0, A, H)
-        ctx.alpha, ctx.activation = alpha, activation
-        return H
+        # the scan overwrites its drive u with A in place (no per-step copy): u must be a fresh tensor nobody else reads
+        ctx.mark_dirty(u)
+        ctx.set_materialize_grads(False)             # A's gradient is never needed: no [T, B, n] of zeros for it
+        H = scan_kernels()[0](u.view(-1, *h0.shape), W, h0, alpha, activation, any(ctx.needs_input_grad[:3]))  # u may come flat
+        ctx.save_for_backward(W, h0, u, H)
+        ctx.alpha, ctx.shape = alpha, u.shape
+        return H, u
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, G):
+    def backward(ctx, G, _):
         W, h0, A, H = ctx.saved_tensors
-        delta, grad_W, grad_h0 = scan_kernels()[1](G, W, h0, A, H, ctx.alpha, ctx.activation,
+        if G is None: return None, None, None, None, None
+        A = A.view(H.shape)
+        delta, grad_W, grad_h0 = scan_kernels()[1](G, W, h0, A, H, ctx.alpha,
                                                    ctx.needs_input_grad[1], ctx.needs_input_grad[2])
-        return delta, grad_W, grad_h0, None, None
+        return delta.view(ctx.shape), grad_W, grad_h0, None, None
 
 # %% ../nbs/01_networks.ipynb #8b7a7c3c
 def leaky_scan(u:Tensor, # drive W_in x_t + b: [T, B, n], or [T, N, B, n] for N networks
@@ -190,9 +191,14 @@ def leaky_scan(u:Tensor, # drive W_in x_t + b: [T, B, n], or [T, N, B, n] for N 
               )->Tensor: # states h_1 … h_T, shape of u
     "The leaky recurrence with a fast hand-written backward pass; same results as `leaky_scan_naive`."
     _check_scan(u, W_rec, alpha, activation, h0, noise)
-    drive = u if noise is None else u + noise
-    h0 = u.new_zeros(u.shape[1:]) if h0 is None else h0.expand(u.shape[1:])  # autograd sums a broadcast h0's gradient
-    return _LeakyScan.apply(drive.contiguous(), W_rec, h0, float(alpha), activation)
+    drive = u.clone(memory_format=torch.contiguous_format) if noise is None else u + noise  # a fresh tensor: the scan overwrites it
+    return _scan_fresh(drive, W_rec, alpha, activation, h0)
+
+def _scan_fresh(drive, W_rec, alpha, activation, h0, T=None):
+    "`leaky_scan` of a fresh, contiguous drive that nothing else reads (overwritten: no copy); a [T·B, n] drive needs T."
+    step = drive.shape[1:] if T is None else (drive.shape[0] // T, drive.shape[1])
+    h0 = drive.new_zeros(step) if h0 is None else h0.expand(step)  # autograd sums a broadcast h0's gradient
+    return _LeakyScan.apply(drive, W_rec, h0, float(alpha), activation)[0]
 
 # %% ../nbs/01_networks.ipynb #d26c4fc3
 REC_GAIN = {"relu": 0.5, "softplus": 0.5, "tanh": 1.0}  # gain of the orthogonal W_rec at initialisation
@@ -235,14 +241,25 @@ class _LeakyBase(nn.Module):
         "The unit mask, shaped to multiply states [..., n] and weight columns."
         return self.unit_mask if self.unit_mask.dim() == 1 else self.unit_mask[:, None, :]
 
-    def _run(self, u, W_rec, h0, generator):
-        "States h_1 … h_T for a fresh drive u: noise from `generator` (added to u), silenced units cut off."
-        if self.sigma_rec > 0:  # added in place to the fresh noise, not to u: an in-place change of u (a view of the
-            # input product's output) would make autograd copy and re-stride the whole [T, B, n] gradient backwards
-            u = recurrent_noise(u.shape, self.sigma_rec, self.alpha, generator, u.device, u.dtype).add_(u)
-        m = self._mask()
-        scan = leaky_scan if self.fast else leaky_scan_naive
-        return scan(u, W_rec * m, self.alpha, self.activation, None if h0 is None else h0 * m)
+    def _noise(self, shape, like, generator):
+        "Recurrent noise η of this network for a drive of `shape`, where and as `like` is."
+        return recurrent_noise(shape, self.sigma_rec, self.alpha, generator, like.device, like.dtype)
+
+    def _input_drive(self, x, W, b, generator):
+        "W x_t + b + η_t for inputs x [T, B, n_in] through one matrix W [n, n_in]: one fresh tensor [T·B, n], noise included."
+        # the noise is drawn into the drive and the input product added in place (a column of ones carries b): two
+        # passes over [T, B, n] fewer than adding a separate product and noise, and no bias sum backwards
+        T, B = x.shape[:2]
+        xb = torch.cat([x.reshape(T * B, -1), x.new_ones(T * B, 1)], 1)
+        Wb = torch.cat([W.t(), b[None]])
+        return xb @ Wb if self.sigma_rec == 0 else self._noise((T * B, W.shape[0]), x, generator).addmm_(xb, Wb)
+
+    def _run(self, u, W_rec, h0, generator, T=None):
+        "States h_1 … h_T for a fresh drive u (overwritten), silenced units cut off; noise added unless u is flat (has it)."
+        if T is None and self.sigma_rec > 0: u = self._noise(u.shape, u, generator).add_(u)
+        m, h0 = self._mask(), None if h0 is None else h0 * self._mask()
+        if self.fast: return _scan_fresh(u, W_rec * m, self.alpha, self.activation, h0, T)
+        return leaky_scan_naive(u if T is None else u.view(T, -1, u.shape[-1]), W_rec * m, self.alpha, self.activation, h0)
 
 # %% ../nbs/01_networks.ipynb #50d45111
 class LeakyRNN(_LeakyBase):
@@ -281,11 +298,10 @@ class LeakyRNN(_LeakyBase):
                 return_hidden:bool=False, # also return the states h
                ): # y [T, B, n_out] (and h [T, B, n_rec]); with N networks [T, N, B, ...]
         _check_x(x, self.n_in, self.n_nets)
-        if self.n_nets == 1:  # all steps in one product; Wᵀ contiguous: with n_in ≪ n a product with the transposed
-            # view is several times slower (same values)
-            u = torch.addmm(self.b, x.reshape(-1, self.n_in), self.W_in.t().contiguous()).view(*x.shape[:-1], self.n_rec)
-        else: u = torch.einsum("tbi,kni->tkbn" if x.dim() == 3 else "tkbi,kni->tkbn", x, self.W_in) + self.b[:, None]
-        h = self._run(u, self.W_rec, h0, generator)
+        if self.n_nets == 1: h = self._run(self._input_drive(x, self.W_in, self.b, generator), self.W_rec, h0, generator, len(x))
+        else:
+            u = torch.einsum("tbi,kni->tkbn" if x.dim() == 3 else "tkbi,kni->tkbn", x, self.W_in) + self.b[:, None]
+            h = self._run(u, self.W_rec, h0, generator)
         W_out = self.W_out * self._mask()
         if self.n_nets == 1: y = F.linear(h, W_out, self.b_out)
         else: y = torch.matmul(h, W_out.transpose(-1, -2)) + self.b_out[:, None]
@@ -404,10 +420,9 @@ class ModularRNN(_LeakyBase):
         "Run the modules on inputs `x` through task `task`'s input and output weights (J shared by every task)."
         _check_x(x, self.n_in)
         task = self._check_task(task, x.shape[1])
-        if isinstance(task, int): u = F.linear(x, self.I_T[task], self.b_T[task])
-        else: u = torch.einsum("tbi,bni->tbn", x, self.I_T[task]) + self.b_T[task]
         J = torch.where(self.plasticity, self.J, self.J.detach()) if self.J.requires_grad else self.J
-        h = self._run(u, J, h0, generator)
+        if isinstance(task, int): h = self._run(self._input_drive(x, self.I_T[task], self.b_T[task], generator), J, h0, generator, len(x))
+        else: h = self._run(torch.einsum("tbi,bni->tbn", x, self.I_T[task]) + self.b_T[task], J, h0, generator)
         m = self.unit_mask
         if isinstance(task, int): y = F.linear(h, self.O_T[task] * m, self.b_out[task])
         else: y = torch.einsum("tbn,bon->tbo", h, self.O_T[task] * m) + self.b_out[task]

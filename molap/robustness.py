@@ -25,8 +25,8 @@ from .reproduce import METHOD_ORDER, CHANCE, network_file, load_network, method_
 # %% auto #0
 __all__ = ['PERTURBATIONS', 'MEMORY_DELAYS', 'BOOTSTRAP', 'VARIANT_OF', 'VERDICT_DEFINITION', 'perturb', 'robustness_curves',
            'unit_groups', 'lesion_matrix', 'area', 'summarise_curves', 'claim_table', 'trained_network', 'robustness',
-           'plot_curves', 'plot_per_task', 'plot_lesions', 'claims_markdown', 'verdict_counts', 'verdict_summary',
-           'write_robustness', 'load_robustness']
+           'seeds_text', 'plot_curves', 'plot_per_task', 'plot_lesions', 'claims_markdown', 'verdict_counts',
+           'verdict_summary', 'write_robustness', 'load_robustness']
 
 # %% ../nbs/11_robustness.ipynb #a27fd42c
 PERTURBATIONS = {  # name -> default magnitudes (0 first: the unperturbed network)
@@ -152,22 +152,23 @@ def area(curve: np.ndarray, magnitudes) -> float:
     return np.trapezoid(curve, m, axis=-1) / (m[-1] - m[0])
 
 def summarise_curves(curves: dict,  # method -> list over seeds of `robustness_curves` outputs
-                     seeds: list,   # the seeds, in the order of the lists
+                     seeds,         # the seeds, in the order of the lists: one list for all, or {method: list}
                      seed: int = 0, # seeds the bootstrap
                     ) -> dict:      # the `perturbations` entry of robustness.json
     "Per perturbation and method: mean curve, its CI, the normalised curve and its CI, per-task curves, per-seed areas."
     rng = np.random.default_rng(seed)
+    seeds_of = seeds if isinstance(seeds, dict) else {m: list(seeds) for m in curves}
     out = {}
     for name in next(iter(curves.values()))[0]:
         mags = curves[next(iter(curves))][0][name]["magnitudes"]
-        entry = dict(magnitudes=mags, seeds=list(seeds), methods={})
+        entry = dict(magnitudes=mags, seeds=sorted(set().union(*seeds_of.values())), methods={})
         for method, runs in curves.items():
             a = np.array([r[name]["accuracy"] for r in runs])            # [seed, magnitude, draw, task]
             v = a.mean(3).transpose(0, 2, 1)                            # [seed, draw, magnitude]
             norm = lambda x: (x - CHANCE) / np.maximum(x[..., :1] - CHANCE, 1e-9)  # share of the above-chance accuracy kept
             mean = lambda x: x.mean((0, 1))
             entry["methods"][method] = dict(
-                mean=mean(v).tolist(), ci=_bootstrap(v, mean, rng),
+                seeds=list(seeds_of[method]), mean=mean(v).tolist(), ci=_bootstrap(v, mean, rng),
                 normalised=mean(norm(v)).tolist(), normalised_ci=_bootstrap(v, lambda x: mean(norm(x)), rng),
                 per_task={t: a[..., k].mean((0, 2)).tolist() for k, t in enumerate(runs[0][name]["tasks"])},
                 area=area(v, mags).tolist(), normalised_area=area(norm(v), mags).tolist())  # [seed][draw]
@@ -178,16 +179,19 @@ def claim_table(perturbations: dict,      # the output of `summarise_curves`
                 method: str = "molap",    # the method whose claim is checked
                 seed: int = 0,
                ) -> list:                 # one dict per (perturbation, other method)
-    "MoLaP's area minus each other method's, paired by seed, with bootstrap CIs and a verdict written from them."
+    "MoLaP's area minus each other method's, paired by seed (the seeds both have), with bootstrap CIs and a verdict."
     rng, rows = np.random.default_rng(seed), []
     verdict = lambda lo, hi: "above" if lo > 0 else "below" if hi < 0 else "no clear difference"
     for name, e in perturbations.items():
         if method not in e["methods"]: continue
-        for other in e["methods"]:
-            if other == method: continue
-            row = dict(perturbation=name, method=method, other=other)
+        mine = e["methods"][method]
+        for other, theirs in e["methods"].items():
+            common = [s for s in mine["seeds"] if s in theirs["seeds"]]
+            if other == method or not common: continue
+            row = dict(perturbation=name, method=method, other=other, seeds=common)
+            at = lambda r, key: np.array(r[key])[[r["seeds"].index(s) for s in common]]
             for key in ("area", "normalised_area"):  # paired by seed and by draw (same seeds, same batches)
-                d = np.array(e["methods"][method][key]) - np.array(e["methods"][other][key])
+                d = at(mine, key) - at(theirs, key)
                 lo, hi = _bootstrap(d, np.mean, rng)
                 row[key] = dict(difference=float(d.mean()), ci=[lo, hi], verdict=verdict(lo, hi))
             rows.append(row)
@@ -243,7 +247,7 @@ def _still_valid(done: dict, method: str, prof: Profile, seed: int, draws: int, 
 
 def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
                out="molap-results",              # output folder (shared with `reproduce`: its runs are reused)
-               seeds=(0,),                       # networks trained from these seeds, for every method
+               seeds=(0,),                       # networks trained from these seeds (without `train`: those that ship)
                methods=METHOD_ORDER,             # methods to perturb
                draws: int = 4,                   # perturbation draws per network and magnitude
                n_trials: int = 64,               # trials per task and draw
@@ -264,15 +268,17 @@ def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
     draws, n_trials = check_int("draws", draws), check_int("n_trials", n_trials)  # before any training
     out = check_out_dir(out); runs, done_dir = out / "runs", out / "robustness"
     sizes = tuple(prof.module_sizes)
+    # without training, a method is perturbed on the seeds whose networks ship (its claims pair on the seeds in common)
+    seeds_of = {m: [s for s in seeds if train or network_file(m, prof.name, s).exists()] for m in methods}
+    unseen = [m for m in methods if not seeds_of[m]]
+    if unseen: raise FileNotFoundError(_not_shipped(unseen[0], prof.name, seeds[0]))
     todo, results = [], {}
     for m in methods:
-        for s in seeds:
+        for s in seeds_of[m]:
             f = done_dir / f"{m}-{prof.name}-seed{s}.json"
             done = json.loads(f.read_text()) if f.exists() else None
             if done and _still_valid(done, m, prof, s, draws, n_trials): results[m, s] = done
             else: todo.append((m, s))
-    missing = [(m, s) for m, s in todo if not network_file(m, prof.name, s).exists()]
-    if missing and not train: raise FileNotFoundError(_not_shipped(*missing[0][:1], prof.name, missing[0][1]))
     args = lambda m, s: (m, prof, s, runs if train else None, draws, n_trials, sizes, perturbations)
     keep = lambda r: atomic_write(done_dir / f"{r['method']}-{prof.name}-seed{r['seed']}.json",
                                   lambda f: Path(f).write_text(json.dumps(r)))
@@ -281,18 +287,25 @@ def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
         from molap.robustness import _job as job  # the package's function (picklable), also from a notebook
     results.update(run_jobs(job, {(m, s): args(m, s) for m, s in todo}, workers, scheduler, progress=progress,
                             desc="robustness (networks)", out=out, on_result=lambda key, r: keep(r)))
-    curves = {m: [results[m, s]["curves"] for s in seeds] for m in methods}
-    summary = summarise_curves(curves, seeds)
-    lesions = {m: {k: np.mean([results[m, s]["lesions"][k] for s in seeds], 0).tolist() for k in results[m, seeds[0]]["lesions"]}
-               for m in methods}
-    res = dict(profile=prof.name, seeds=seeds, methods=list(methods), draws=draws, n_trials=n_trials,
-               weights={m: {str(s): results[m, s]["weights"] for s in seeds} for m in methods},  # what was perturbed
+    curves = {m: [results[m, s]["curves"] for s in seeds_of[m]] for m in methods}
+    summary = summarise_curves(curves, seeds_of)
+    lesions = {m: {k: np.mean([results[m, s]["lesions"][k] for s in seeds_of[m]], 0).tolist()
+                   for k in results[m, seeds_of[m][0]]["lesions"]} for m in methods}
+    res = dict(profile=prof.name, seeds=sorted(set().union(*seeds_of.values())), method_seeds=seeds_of,
+               methods=list(methods), draws=draws, n_trials=n_trials,
+               weights={m: {str(s): results[m, s]["weights"] for s in seeds_of[m]} for m in methods},  # what was perturbed
                module_sizes=list(sizes), tasks=list(TASK_NAMES), perturbations=summary, lesions=lesions,
                claims=claim_table(summary) if "molap" in methods else [])
     write_robustness(res, out)
     return res
 
 # %% ../nbs/11_robustness.ipynb #f94cdfa3
+def seeds_text(res: dict) -> str:
+    "The seeds perturbed, naming the methods that had fewer (their networks ship on fewer seeds)."
+    by = res.get("method_seeds") or {m: res["seeds"] for m in res["methods"]}
+    fewer = {m: s for m, s in by.items() if s != res["seeds"]}
+    return f"seeds {res['seeds']}" + "".join(f"; {m}: {s}" for m, s in fewer.items())
+
 def plot_curves(res: dict, normalised: bool = False):
     "Fraction correct (mean over tasks) against magnitude, one panel per perturbation, error bars for the 95% CI."
     import matplotlib.pyplot as plt
@@ -312,7 +325,7 @@ def plot_curves(res: dict, normalised: bool = False):
     for ax in axes.flat[len(names):]: ax.axis("off")
     for ax in axes[:, 0]: ax.set_ylabel("above-chance share kept" if normalised else "fraction correct")
     axes.flat[0].legend(fontsize=7)
-    fig.suptitle(f"{res['profile']} profile, seeds {res['seeds']}: mean over tasks, 95% bootstrap CI", fontsize=10)
+    fig.suptitle(f"{res['profile']} profile, {seeds_text(res)}: mean over tasks, 95% bootstrap CI", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -327,7 +340,7 @@ def plot_per_task(res: dict, name: str):
     for ax in axes[-1]: ax.set_xlabel("magnitude")
     for ax in axes[:, 0]: ax.set_ylabel("fraction correct")
     axes.flat[-1].axis("off"); axes.flat[0].legend(fontsize=7)
-    fig.suptitle(f"{name}: fraction correct per task ({res['profile']} profile, seeds {res['seeds']})", fontsize=10)
+    fig.suptitle(f"{name}: fraction correct per task ({res['profile']} profile, {seeds_text(res)})", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -385,7 +398,7 @@ def write_robustness(res: dict, out) -> dict:
         if name in res["perturbations"]:
             paths[f"{name} per task"] = _savefig(plot_per_task(res, name), figs / f"per_task_{name.replace(' ', '_')}.png")
     atomic_write(out / "robustness.json", lambda f: Path(f).write_text(json.dumps(res, indent=1)))
-    lines = [f"# Robustness ({res['profile']} profile, seeds {res['seeds']})", "",
+    lines = [f"# Robustness ({res['profile']} profile, {seeds_text(res)})", "",
              f"{len(res['perturbations'])} perturbations, {res['draws']} draws × {res['n_trials']} trials per task and "
              f"magnitude, for {', '.join(res['methods'])}.", ""]
     if res["claims"]:
