@@ -306,7 +306,7 @@ def seeds_text(res: dict) -> str:
     fewer = {m: s for m, s in by.items() if s != res["seeds"]}
     return f"seeds {res['seeds']}" + "".join(f"; {m}: {s}" for m, s in fewer.items())
 
-def plot_curves(res: dict, normalised: bool = False):
+def plot_curves(res: dict, normalised: bool = False, methods=None):
     "Fraction correct (mean over tasks) against magnitude, one panel per perturbation, error bars for the 95% CI."
     import matplotlib.pyplot as plt
     names = list(res["perturbations"])
@@ -317,6 +317,7 @@ def plot_curves(res: dict, normalised: bool = False):
     for ax, name in zip(axes.flat, names):
         e = res["perturbations"][name]
         for m, r in e["methods"].items():  # error bars, not bands: light notebooks (bands compress badly)
+            if methods is not None and m not in methods: continue
             lo, hi = np.array(r[f"{key}_ci"] if normalised else r["ci"])
             y = np.array(r[key])
             ax.errorbar(e["magnitudes"], y, yerr=[y - lo, hi - y], marker=".", ms=4, lw=1, capsize=2, label=m,
