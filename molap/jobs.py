@@ -130,7 +130,11 @@ def _connect(distributed, scheduler):
     "A client for `scheduler` (address, cluster object or Client), and whether we own it (and close it at the end)."
     if isinstance(scheduler, distributed.Client): return scheduler, False
     address = getattr(scheduler, "scheduler_address", scheduler)
-    try: return distributed.Client(address, timeout=10, set_as_default=False), True
+    try:
+        host, _, port = str(address).removeprefix("tcp://").rpartition(":")
+        if str(address).startswith("tcp://") and port.isdigit():  # a refused port fails now, not after Dask's retries
+            socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+        return distributed.Client(address, timeout=10, set_as_default=False), True
     except (OSError, TimeoutError, ValueError) as e:
         raise ValueError(f"cannot reach the Dask scheduler at {address}: {one_line(e)}") from None
 
