@@ -161,10 +161,10 @@ def main(argv=None) -> int:
                 rob = robustness(prof, args.out, seeds=args.seeds, workers=args.workers, draws=2, scheduler=args.scheduler)
                 summary.append(robustness_summary(rob["claims"]))
             if not args.no_generalisation:
-                from molap.generalisation import generalisation, REPRODUCE_HELD_OUT
-                # a subset of held-out tasks keeps the main job within minutes; `molap generalise` runs all nine
-                gen = generalisation(prof, args.out, seeds=args.seeds, held_out=REPRODUCE_HELD_OUT, workers=args.workers,
-                                     device=args.device, scheduler=args.scheduler)
+                from molap.generalisation import generalisation, REPRODUCE_HELD_OUT, REPRODUCE_LEARNERS
+                # a subset of held-out tasks and learners keeps the main job within minutes; `molap generalise` runs all
+                gen = generalisation(prof, args.out, seeds=args.seeds, held_out=REPRODUCE_HELD_OUT, methods=REPRODUCE_LEARNERS,
+                                     workers=args.workers, device=args.device, scheduler=args.scheduler)
                 summary.append(generalisation_summary(gen))
             print("\n" + "\n\n".join(summary) + f"\n\nreport: {Path(args.out) / 'report.md'}")
         elif args.command == "robustness":

@@ -24,11 +24,12 @@ from .baselines import separate_networks, joint_network, joint_task_config, cost
 from .robustness import load_robustness
 
 # %% auto #0
-__all__ = ['METHODS', 'TARGET', 'REPRODUCE_HELD_OUT', 'UNUSED_SETTINGS', 'MARGIN', 'STYLE', 'other_tasks', 'budget',
-           'learn_config', 'heldout_modules', 'own_primitives', 'joint_without', 'learner', 'trials_to', 'learn',
-           'seen_modules', 'heldout_job', 'summarise_heldout', 'stage_seconds', 'same_settings', 'generalisation',
-           'paired', 'speed', 'facilitated', 'claims', 'lesion_reliance', 'plot_curves', 'summary_table',
-           'claims_markdown', 'write_generalisation', 'load_generalisation', 'paper_claims', 'claims_table']
+__all__ = ['METHODS', 'TARGET', 'REPRODUCE_HELD_OUT', 'REPRODUCE_LEARNERS', 'UNUSED_SETTINGS', 'MARGIN', 'STYLE', 'other_tasks',
+           'budget', 'learn_config', 'heldout_modules', 'own_primitives', 'joint_without', 'learner', 'trials_to',
+           'learn', 'seen_modules', 'heldout_job', 'summarise_heldout', 'stage_seconds', 'same_settings',
+           'generalisation', 'paired', 'speed', 'facilitated', 'claims', 'lesion_reliance', 'plot_curves',
+           'summary_table', 'claims_markdown', 'write_generalisation', 'load_generalisation', 'paper_claims',
+           'claims_table']
 
 # %% ../nbs/13_generalisation.ipynb #b35aa28c
 METHODS = {  # method -> how it learns the held-out task T (every one with the same trials of T)
@@ -45,6 +46,9 @@ METHODS = {  # method -> how it learns the held-out task T (every one with the s
 }
 TARGET = 0.9  # the fraction correct whose first crossing counts as "learned"
 REPRODUCE_HELD_OUT = ("MemPro", "MemDm1")  # what `molap reproduce` holds out: a memory and a decision task (all nine: `molap generalise`)
+# ... and the learners it runs on them: MoLaP (cold and warm I_T), its references (the standard modules with a cold I_T,
+# random modules) and the network from scratch; the joint network's (trained on eight tasks first) are `molap generalise`'s
+REPRODUCE_LEARNERS = ("molap", "molap-warm", "molap-seen-cold", "molap-random", "separate")
 
 def _check_task(task: str) -> str:
     "A corpus task name, or a one-line error listing them."

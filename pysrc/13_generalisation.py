@@ -81,6 +81,9 @@ METHODS = {  # method -> how it learns the held-out task T (every one with the s
 }
 TARGET = 0.9  # the fraction correct whose first crossing counts as "learned"
 REPRODUCE_HELD_OUT = ("MemPro", "MemDm1")  # what `molap reproduce` holds out: a memory and a decision task (all nine: `molap generalise`)
+# ... and the learners it runs on them: MoLaP (cold and warm I_T), its references (the standard modules with a cold I_T,
+# random modules) and the network from scratch; the joint network's (trained on eight tasks first) are `molap generalise`'s
+REPRODUCE_LEARNERS = ("molap", "molap-warm", "molap-seen-cold", "molap-random", "separate")
 
 def _check_task(task: str) -> str:
     "A corpus task name, or a one-line error listing them."

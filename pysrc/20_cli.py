@@ -52,7 +52,8 @@ from fastcore.test import *
 # - `molap generalise --out DIR`: the leave-one-task-out experiment ([generalisation](generalisation.html)): each
 #   held-out task (`--held-out`, default all nine) learned by MoLaP on modules pre-trained without it and by the
 #   other learners with the same trials; `generalisation.json`, the learning-curve figure and `generalisation.md`.
-#   `reproduce` runs it too, on the held-out tasks of `REPRODUCE_HELD_OUT` only (`--no-generalisation` skips it).
+#   `reproduce` runs it too, on the held-out tasks of `REPRODUCE_HELD_OUT` with the learners of `REPRODUCE_LEARNERS`
+#   only (`--no-generalisation` skips it).
 # - `molap learn --task ENV_ID --out DIR`: a task from neurogym, the field's task library, learned on the shipped
 #   frozen modules (new input and output weights only) and, with `--methods molap joint scratch`, by the other
 #   learners on the same trials ([beyond the corpus](beyond.html)); `learn-<task>-<profile>.json`, its learning
@@ -216,10 +217,10 @@ def main(argv=None) -> int:
                 rob = robustness(prof, args.out, seeds=args.seeds, workers=args.workers, draws=2, scheduler=args.scheduler)
                 summary.append(robustness_summary(rob["claims"]))
             if not args.no_generalisation:
-                from molap.generalisation import generalisation, REPRODUCE_HELD_OUT
-                # a subset of held-out tasks keeps the main job within minutes; `molap generalise` runs all nine
-                gen = generalisation(prof, args.out, seeds=args.seeds, held_out=REPRODUCE_HELD_OUT, workers=args.workers,
-                                     device=args.device, scheduler=args.scheduler)
+                from molap.generalisation import generalisation, REPRODUCE_HELD_OUT, REPRODUCE_LEARNERS
+                # a subset of held-out tasks and learners keeps the main job within minutes; `molap generalise` runs all
+                gen = generalisation(prof, args.out, seeds=args.seeds, held_out=REPRODUCE_HELD_OUT, methods=REPRODUCE_LEARNERS,
+                                     workers=args.workers, device=args.device, scheduler=args.scheduler)
                 summary.append(generalisation_summary(gen))
             print("\n" + "\n\n".join(summary) + f"\n\nreport: {Path(args.out) / 'report.md'}")
         elif args.command == "robustness":
