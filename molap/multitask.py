@@ -18,8 +18,9 @@ from .primitives import CCA, latent_primitives
 from .pretraining import Primitives, cca_primitives, v1_primitives, answer_primitives, answer_ccas, pretrain, random_modules
 
 # %% auto #0
-__all__ = ['VARIANTS', 'WARM_START', 'save_pretrained', 'load_pretrained', 'warm_start_inputs', 'molap_network', 'method_name',
-           'module_stage', 'task_stage', 'run_molap', 'ablation_table']
+__all__ = ['VARIANTS', 'WARM_START', 'MODULE_ABLATIONS', 'save_pretrained', 'load_pretrained', 'warm_start_inputs',
+           'molap_network', 'method_name', 'module_stage', 'task_stage', 'run_molap', 'stage_of', 'on_molap_stage',
+           'ablation_table']
 
 # %% ../nbs/05_molap.ipynb #65e85df3
 def save_pretrained(path, modules: ModularRNN, cca: CCA | None = None, meta: dict | None = None):
@@ -168,6 +169,18 @@ def run_molap(variant: str = "answer",            # "answer" (answer-so-far CCA)
                         warm_start=warm, pretraining=pre_record, cca_correlations=_correlations(p))
     if out is not None: save_record(out, f"molap-{variant}-{prof.name}-seed{seed}", record)
     return record, res.model, modules
+
+# %% ../nbs/05_molap.ipynb #72fcb52b
+MODULE_ABLATIONS = tuple(method_name(v) for v in ("cca", "v1", "random"))  # MoLaP's task stage on other modules
+
+def stage_of(results: dict, method: str) -> tuple:
+    "(optimizer steps, trials per step and task) of `method`'s task stage in a reproduction's `results`."
+    r = results["methods"][method]
+    return r["optimizer_steps"], r["trials_per_step"]
+
+def on_molap_stage(results: dict, method: str) -> bool:
+    "Whether `method` ran MoLaP's own task stage (so that a difference between them is the modules', not the budget's)."
+    return stage_of(results, method) == stage_of(results, "molap")
 
 # %% ../nbs/05_molap.ipynb #9aaaecc6
 def ablation_table(ablation: dict) -> str:

@@ -114,7 +114,7 @@ def _scan_forward(A: Tensor, W: Tensor, h0: Tensor, alpha: float, activation: st
         h = H[t]
         if need_grad:                                # f'(a_t) while a_t is in cache: a pass over [T, B, n] less later
             if activation == "relu": a.sign_()       # f(a) ≥ 0: 1 where a > 0, else 0 (autograd's relu'(0) = 0)
-            elif activation == "tanh": torch.addcmul(torch.ones_like(r), r, r, value=-1.0, out=a)  # 1 - tanh²
+            elif activation == "tanh": a.fill_(1).addcmul_(r, r, value=-1.0)  # 1 - tanh², no temporary
             else: a.sigmoid_()                       # softplus' = sigmoid
     return H
 

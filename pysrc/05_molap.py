@@ -344,6 +344,30 @@ def run_molap(variant: str = "answer",            # "answer" (answer-so-far CCA)
 
 
 # %% [markdown]
+# Modules compare fairly only on the same task stage: the same steps of the same trials. The module ablations
+# (lag-0, v1 and random modules) ran on a shorter stage before they ran on MoLaP's own, and a reproduction's results
+# may hold either; `on_molap_stage` says which a result used.
+
+# %%
+#| export
+MODULE_ABLATIONS = tuple(method_name(v) for v in ("cca", "v1", "random"))  # MoLaP's task stage on other modules
+
+def stage_of(results: dict, method: str) -> tuple:
+    "(optimizer steps, trials per step and task) of `method`'s task stage in a reproduction's `results`."
+    r = results["methods"][method]
+    return r["optimizer_steps"], r["trials_per_step"]
+
+def on_molap_stage(results: dict, method: str) -> bool:
+    "Whether `method` ran MoLaP's own task stage (so that a difference between them is the modules', not the budget's)."
+    return stage_of(results, method) == stage_of(results, "molap")
+
+
+# %%
+toy = {"methods": {"molap": dict(optimizer_steps=3500, trials_per_step=64), "molap-v1": dict(optimizer_steps=1000, trials_per_step=32)}}
+test_eq(MODULE_ABLATIONS, ("molap-lag0", "molap-v1", "molap-random"))
+test_eq((on_molap_stage(toy, "molap"), on_molap_stage(toy, "molap-v1")), (True, False))
+
+# %% [markdown]
 # The quick profile of MoLaP and two contrasts, run here: lag-0 CCA modules (the paper's primitives as we first read
 # them) and untrained random modules (64 units in three modules; small and short, so it shows the machinery and the
 # direction of the effects at best, not the paper's numbers). The other two variants, records-fed (`oracle`) and

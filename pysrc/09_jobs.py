@@ -476,11 +476,10 @@ assert abs(sum(r["core_hours"] for r in full_jobs(seeds=1)) * 3 - sum(r["core_ho
 
 # %%
 from molap.core import load_results
+from molap.multitask import MODULE_ABLATIONS, on_molap_stage
 
 # %%
-shipped_runs = load_results("full")["methods"]
-older = [m for m in ("molap-lag0", "molap-v1", "molap-random")
-         if shipped_runs[m]["optimizer_steps"] != shipped_runs["molap"]["optimizer_steps"]]
+older = [m for m in MODULE_ABLATIONS if not on_molap_stage(load_results("full"), m)]
 Markdown(f"On the older stage: {', '.join(older) or 'none'}. Robustness at full evaluates the shipped networks only "
          "(no training): minutes, not hours, and not listed.")
 

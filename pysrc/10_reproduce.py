@@ -613,10 +613,12 @@ Markdown("\n".join(["| method | shipped task stage | seeds | variants tried | wh
                    + [recipe_row(m) for m in ALL_METHODS if m in full["methods"]]))
 
 # %%
-stage_of = lambda m: (full["methods"][m]["optimizer_steps"], full["methods"][m]["trials_per_step"])
-same = [m for m in ("molap-lag0", "molap-v1", "molap-random") if stage_of(m) == stage_of("molap")]
-older = [m for m in ("molap-lag0", "molap-v1", "molap-random") if m not in same]
-Markdown(f"Module ablations on MoLaP's own task stage ({stage_of('molap')[0]:,} steps of {stage_of('molap')[1]:.0f} trials): "
+from molap.multitask import MODULE_ABLATIONS, stage_of, on_molap_stage
+
+# %%
+same = [m for m in MODULE_ABLATIONS if on_molap_stage(full, m)]
+older = [m for m in MODULE_ABLATIONS if m not in same]
+Markdown(f"Module ablations on MoLaP's own task stage ({stage_of(full, 'molap')[0]:,} steps of {stage_of(full, 'molap')[1]:.0f} trials): "
          f"{', '.join(same) or 'none'}; on the older, shorter stage (1,000 steps of 32 trials, constant rate): "
          f"{', '.join(older) or 'none'}.")
 

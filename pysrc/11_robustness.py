@@ -671,8 +671,8 @@ def load_robustness(profile: str = "full") -> dict:
 
 # %%
 shipped = {p: load_robustness(p) for p in ("quick", "full")}
-Markdown("| profile | seeds | draws × trials per task | methods |\n|---|---|---|---|\n" + "\n".join(
-    f"| {p} | {seeds_text(r)[6:]} | {r['draws']} × {r['n_trials']} | {', '.join(r['methods'])} |" for p, r in shipped.items()))
+Markdown("| profile | networks perturbed | draws × trials per task | methods |\n|---|---|---|---|\n" + "\n".join(
+    f"| {p} | {seeds_text(r)} | {r['draws']} × {r['n_trials']} | {', '.join(r['methods'])} |" for p, r in shipped.items()))
 
 # %% [markdown]
 # ### The quick profile, five seeds
@@ -728,10 +728,14 @@ test_eq({"separate", "joint"} <= set(weak), True)  # the text's "lopsided": the 
 
 # %%
 from molap.reproduce import CHANCE
+from molap.multitask import MODULE_ABLATIONS
 
 # %%
 intact = {m: v["mean"][0] for m, v in shipped["full"]["perturbations"]["recurrent noise"]["methods"].items()}
 Markdown("Unperturbed: " + ", ".join(f"{m} {a:.2f} ({a / CHANCE:.1f}× chance)" for m, a in intact.items()) + ".")
+
+# %%
+assert all(intact[m] >= 0.9 for m in intact if m not in MODULE_ABLATIONS)  # "every method but the ablations solves most tasks"
 
 # %% [markdown]
 # MoLaP against the separate and joint networks (the module ablations' curves are in the analysis's own figures,
@@ -800,11 +804,11 @@ Markdown("\n".join([
 # magnitude):
 
 # %%
-def half_widths(res: dict, method: str) -> np.ndarray:
-    "Half the width of the 95% interval of every point of `method`'s mean curves (all perturbations and magnitudes)."
-    return np.concatenate([np.subtract(*e["methods"][method]["ci"][::-1]) / 2 for e in res["perturbations"].values()])
-hw = {m: half_widths(shipped["full"], m) for m in shipped["full"]["methods"]}
-n_seeds = lambda m: len(shipped["full"]["perturbations"]["recurrent noise"]["methods"][m]["seeds"])
+def half_widths(res: dict, method: str) -> dict:
+    "perturbation -> half the width of the 95% interval at each point of `method`'s mean curve."
+    return {p: np.subtract(*e["methods"][method]["ci"][::-1]) / 2 for p, e in res["perturbations"].items()}
+hw = {m: np.concatenate(list(half_widths(shipped["full"], m).values())) for m in shipped["full"]["methods"]}
+n_seeds = lambda m: len(shipped["full"]["method_seeds"][m])
 Markdown("| method | seeds | median half-width | widest | points within ±0.02 |\n|---|---|---|---|---|\n" + "\n".join(
     f"| {m} | {n_seeds(m)} | {np.median(w):.3f} | {w.max():.3f} | {np.mean(w <= 0.02):.0%} |" for m, w in hw.items()))
 
@@ -816,8 +820,7 @@ Markdown("| method | seeds | median half-width | widest | points within ±0.02 |
 # %%
 def wide(res: dict, method: str, limit: float = 0.02) -> list:
     "The perturbations under which some point of `method`'s mean curve has a 95% interval wider than ±`limit`."
-    return [p for p, e in res["perturbations"].items()
-            if max(np.subtract(*e["methods"][method]["ci"][::-1]) / 2) > limit]
+    return [p for p, w in half_widths(res, method).items() if w.max() > limit]
 three = [m for m in shipped["full"]["methods"] if n_seeds(m) >= 3]
 Markdown("\n".join(f"- {m}: {', '.join(wide(shipped['full'], m)) or 'none'}" for m in three))
 
