@@ -92,9 +92,9 @@ def leaky_scan_naive(u:Tensor, # drive W_in x_t + b: [T, B, n], or [T, N, B, n] 
 # %% ../nbs/01_networks.ipynb #843b5f46
 def _outer_sum(delta: Tensor, h: Tensor) -> Tensor:
     "Σ over steps and trials of δ hᵀ: one product; for N networks one batched product per step (no copies)."
-    n = delta.shape[-1]
-    if delta.dim() == 3: return delta.reshape(-1, n).t() @ h.reshape(-1, n)
-    out = delta.new_zeros(delta.shape[1], n, n)  # [T, N, B, n] can't be flattened to one product without a copy
+    m, n = delta.shape[-1], h.shape[-1]
+    if delta.dim() == 3: return delta.reshape(-1, m).t() @ h.reshape(-1, n)
+    out = delta.new_zeros(delta.shape[1], m, n)  # [T, N, B, n] can't be flattened to one product without a copy
     for t in range(delta.shape[0]): out.baddbmm_(delta[t].transpose(1, 2), h[t])
     return out
 
@@ -118,25 +118,37 @@ def _scan_forward(A: Tensor, W: Tensor, h0: Tensor, alpha: float, activation: st
             else: a.sigmoid_()                       # softplus' = sigmoid
     return H
 
-def _scan_backward(G: Tensor, W: Tensor, h0: Tensor, A: Tensor, H: Tensor, alpha: float,
-                   need_W: bool, need_h0: bool) -> tuple[Tensor, Tensor | None, Tensor | None]:
-    "∂L/∂u (the δ's), ∂L/∂W and ∂L/∂h0 from ∂L/∂H = G and A = f'(a), by the recursions above, carrying αg_t for g_t."
-    batched, T = W.dim() == 3, H.shape[0]
-    G, aW = G.contiguous(), W * alpha
-    delta = torch.empty_like(A)                      # δ_t = f'(a_t) ⊙ αg_t
-    g = G[T - 1] * alpha                             # αg_T: carrying α in g puts it on every δ without a pass of its own
+def _scan_backward(G: Tensor | None, GY: Tensor, W: Tensor, W_out: Tensor, h0: Tensor, A: Tensor, H: Tensor,
+                   alpha: float, need_W: bool, need_h0: bool, need_out: bool
+                  ) -> tuple[Tensor, Tensor | None, Tensor | None, Tensor | None]:
+    "∂L/∂u (the δ's), ∂L/∂W, ∂L/∂h0 and ∂L/∂W_out from ∂L/∂H = G (or None) and ∂L/∂Y = GY, with A = f'(a)."
+    batched, T, n = W.dim() == 3, H.shape[0], W.shape[-1]
+    # D_t = [δ_t | ∂ℓ/∂y_{t-1}]: one product per step with [αW; αW_out] carries both the recurrent path and the
+    # readout's direct term into αg_{t-1}, and Dᵀ H gives ∂L/∂W and ∂L/∂W_out together (no thin products)
+    D = torch.empty(list(A.shape[:-1]) + [n + W_out.shape[-2]], dtype=A.dtype, device=A.device)
+    delta = D[..., :n]                               # δ_t = f'(a_t) ⊙ αg_t
+    aWW = torch.cat([W, W_out], -2) * alpha
+    g = torch.matmul(GY[T - 1], W_out) * alpha       # αg_T: carrying α in g puts it on every δ without a pass of its own
+    if G is not None: g.add_(G[T - 1], alpha=alpha)
     buf0, buf1 = torch.empty_like(g), torch.empty_like(g)  # αg_t through all later steps, two buffers in turn
     for t in range(T - 1, 0, -1):
         torch.mul(A[t], g, out=delta[t])
-        g = torch.lerp(g, G[t - 1], alpha, out=buf0 if t % 2 == 0 else buf1)  # αg_{t-1}: leak (1-α)·αg_t, direct α∂ℓ/∂h ...
-        if batched: g.baddbmm_(delta[t], aW)         # ... plus the recurrent path αWᵀδ_t
-        else: g.addmm_(delta[t], aW)
+        D[t, ..., n:] = GY[t - 1]                     # here, in cache: one strided copy of [T, B, 3] is slow
+        buf = buf0 if t % 2 == 0 else buf1           # αg_{t-1}: leak (1-α)·αg_t (and a direct α∂ℓ/∂h given for H) ...
+        g = torch.add(g, g, alpha=-alpha, out=buf) if G is None else torch.lerp(g, G[t - 1], alpha, out=buf)
+        if batched: g.baddbmm_(D[t], aWW)            # ... plus αWᵀδ_t and the readout's α W_outᵀ ∂ℓ/∂y_{t-1}
+        else: g.addmm_(D[t], aWW)
     torch.mul(A[0], g, out=delta[0])
-    grad_h0: Tensor | None = None                    # h_0 has no direct loss term: (1-α) g_0 + Wᵀδ_0
+    grad_h0: Tensor | None = None                 # h_0 has no direct loss term: (1-α) g_0 + Wᵀδ_0
     if need_h0: grad_h0 = (g * ((1 - alpha) / alpha)).baddbmm_(delta[0], W) if batched else (g * ((1 - alpha) / alpha)).addmm_(delta[0], W)
     grad_W: Tensor | None = None
-    if need_W: grad_W = _outer_sum(delta[1:], H[:-1]) + _outer_sum(delta[:1], h0.unsqueeze(0))
-    return delta, grad_W, grad_h0
+    grad_out: Tensor | None = None
+    if need_W:                                       # Σ_t D_t h_{t-1}ᵀ, and the two terms D leaves out
+        P = _outer_sum(D[1:], H[:-1])
+        grad_W = P[..., :n, :] + _outer_sum(delta[:1], h0.unsqueeze(0))
+        if need_out: grad_out = P[..., n:, :] + _outer_sum(GY[T - 1:], H[T - 1:])
+    elif need_out: grad_out = _outer_sum(GY, H)
+    return delta, grad_W, grad_h0, grad_out
 
 # %% ../nbs/01_networks.ipynb #16a11fa4
 SCAN_BACKEND = "torchscript"  # how the fast scan's loops run: "torchscript" (falls back to "python") or "python"
@@ -160,26 +172,29 @@ def scan_kernels(backend: str | None = None, # "torchscript" or "python"; None: 
     return _KERNELS[backend]
 
 class _LeakyScan(torch.autograd.Function):
-    "The leaky recurrence with a hand-written BPTT: one product per step each way, dW_rec as one product."
+    "The leaky recurrence and its linear readout with a hand-written BPTT: one product per step each way, dW as one product."
     @staticmethod
-    def forward(ctx, u, W, h0, alpha, activation):
+    def forward(ctx, u, W, h0, W_out, alpha, activation):
         # the scan overwrites its drive u with A in place (no per-step copy): u must be a fresh tensor nobody else reads
         ctx.mark_dirty(u)
         ctx.set_materialize_grads(False)             # A's gradient is never needed: no [T, B, n] of zeros for it
-        H = scan_kernels()[0](u.view(-1, *h0.shape), W, h0, alpha, activation, any(ctx.needs_input_grad[:3]))  # u may come flat
-        ctx.save_for_backward(W, h0, u, H)
+        need = any(ctx.needs_input_grad[:4])
+        H = scan_kernels()[0](u.view(-1, *h0.shape), W, h0, alpha, activation, need)  # u may come flat
+        Y = torch.matmul(H, W_out.transpose(-1, -2))  # the readout y_t = W_out h_t (bias added outside); [.., 0] if none
+        ctx.save_for_backward(W, h0, u, H, W_out)
         ctx.alpha, ctx.shape = alpha, u.shape
-        return H, u
+        return H, Y, u
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, G, _):
-        W, h0, A, H = ctx.saved_tensors
-        if G is None: return None, None, None, None, None
+    def backward(ctx, G, GY, _):
+        W, h0, A, H, W_out = ctx.saved_tensors
+        if G is None and GY is None: return None, None, None, None, None, None
         A = A.view(H.shape)
-        delta, grad_W, grad_h0 = scan_kernels()[1](G, W, h0, A, H, ctx.alpha,
-                                                   ctx.needs_input_grad[1], ctx.needs_input_grad[2])
-        return delta.view(ctx.shape), grad_W, grad_h0, None, None
+        GY = H.new_zeros(H.shape[:-1] + (W_out.shape[-2],)) if GY is None else GY.contiguous()
+        delta, grad_W, grad_h0, grad_out = scan_kernels()[1](None if G is None else G.contiguous(), GY, W, W_out, h0, A, H,
+                                                             ctx.alpha, *ctx.needs_input_grad[1:4])
+        return delta.reshape(ctx.shape), grad_W, grad_h0, grad_out, None, None
 
 # %% ../nbs/01_networks.ipynb #8b7a7c3c
 def leaky_scan(u:Tensor, # drive W_in x_t + b: [T, B, n], or [T, N, B, n] for N networks
@@ -194,11 +209,14 @@ def leaky_scan(u:Tensor, # drive W_in x_t + b: [T, B, n], or [T, N, B, n] for N 
     drive = u.clone(memory_format=torch.contiguous_format) if noise is None else u + noise  # a fresh tensor: the scan overwrites it
     return _scan_fresh(drive, W_rec, alpha, activation, h0)
 
-def _scan_fresh(drive, W_rec, alpha, activation, h0, T=None):
+def _scan_fresh(drive, W_rec, alpha, activation, h0, T=None, W_out=None):
     "`leaky_scan` of a fresh, contiguous drive that nothing else reads (overwritten: no copy); a [T·B, n] drive needs T."
+    # with W_out [n_out, n] also the readout W_out h_t (no bias), folded into the scan's backward pass: (h, y)
     step = drive.shape[1:] if T is None else (drive.shape[0] // T, drive.shape[1])
     h0 = drive.new_zeros(step) if h0 is None else h0.expand(step)  # autograd sums a broadcast h0's gradient
-    return _LeakyScan.apply(drive, W_rec, h0, float(alpha), activation)[0]
+    readout = drive.new_zeros(*W_rec.shape[:-2], 0, drive.shape[-1]) if W_out is None else W_out
+    H, Y, _ = _LeakyScan.apply(drive, W_rec, h0, readout, float(alpha), activation)
+    return H if W_out is None else (H, Y)
 
 # %% ../nbs/01_networks.ipynb #d26c4fc3
 REC_GAIN = {"relu": 0.5, "softplus": 0.5, "tanh": 1.0}  # gain of the orthogonal W_rec at initialisation
@@ -254,12 +272,17 @@ class _LeakyBase(nn.Module):
         Wb = torch.cat([W.t(), b[None]])
         return xb @ Wb if self.sigma_rec == 0 else self._noise((T * B, W.shape[0]), x, generator).addmm_(xb, Wb)
 
-    def _run(self, u, W_rec, h0, generator, T=None):
+    def _run(self, u, W_rec, h0, generator, T=None, readout=None):
         "States h_1 … h_T for a fresh drive u (overwritten), silenced units cut off; noise added unless u is flat (has it)."
+        # readout (W_out, b_out) of one network: returns (h, y), the readout folded into the fast scan's backward pass
         if T is None and self.sigma_rec > 0: u = self._noise(u.shape, u, generator).add_(u)
         m, h0 = self._mask(), None if h0 is None else h0 * self._mask()
-        if self.fast: return _scan_fresh(u, W_rec * m, self.alpha, self.activation, h0, T)
-        return leaky_scan_naive(u if T is None else u.view(T, -1, u.shape[-1]), W_rec * m, self.alpha, self.activation, h0)
+        if readout is not None and self.fast:
+            h, y = _scan_fresh(u, W_rec * m, self.alpha, self.activation, h0, T, readout[0] * m)
+            return h, y + readout[1]
+        if self.fast: h = _scan_fresh(u, W_rec * m, self.alpha, self.activation, h0, T)
+        else: h = leaky_scan_naive(u if T is None else u.view(T, -1, u.shape[-1]), W_rec * m, self.alpha, self.activation, h0)
+        return h if readout is None else (h, F.linear(h, readout[0] * m, readout[1]))
 
 # %% ../nbs/01_networks.ipynb #50d45111
 class LeakyRNN(_LeakyBase):
@@ -298,13 +321,13 @@ class LeakyRNN(_LeakyBase):
                 return_hidden:bool=False, # also return the states h
                ): # y [T, B, n_out] (and h [T, B, n_rec]); with N networks [T, N, B, ...]
         _check_x(x, self.n_in, self.n_nets)
-        if self.n_nets == 1: h = self._run(self._input_drive(x, self.W_in, self.b, generator), self.W_rec, h0, generator, len(x))
+        if self.n_nets == 1:
+            u = self._input_drive(x, self.W_in, self.b, generator)
+            h, y = self._run(u, self.W_rec, h0, generator, len(x), (self.W_out, self.b_out))
         else:
             u = torch.einsum("tbi,kni->tkbn" if x.dim() == 3 else "tkbi,kni->tkbn", x, self.W_in) + self.b[:, None]
             h = self._run(u, self.W_rec, h0, generator)
-        W_out = self.W_out * self._mask()
-        if self.n_nets == 1: y = F.linear(h, W_out, self.b_out)
-        else: y = torch.matmul(h, W_out.transpose(-1, -2)) + self.b_out[:, None]
+            y = torch.matmul(h, (self.W_out * self._mask()).transpose(-1, -2)) + self.b_out[:, None]
         return (y, h * self._mask()) if return_hidden else y
 
     def extra_repr(self):
@@ -421,11 +444,13 @@ class ModularRNN(_LeakyBase):
         _check_x(x, self.n_in)
         task = self._check_task(task, x.shape[1])
         J = torch.where(self.plasticity, self.J, self.J.detach()) if self.J.requires_grad else self.J
-        if isinstance(task, int): h = self._run(self._input_drive(x, self.I_T[task], self.b_T[task], generator), J, h0, generator, len(x))
-        else: h = self._run(torch.einsum("tbi,bni->tbn", x, self.I_T[task]) + self.b_T[task], J, h0, generator)
         m = self.unit_mask
-        if isinstance(task, int): y = F.linear(h, self.O_T[task] * m, self.b_out[task])
-        else: y = torch.einsum("tbn,bon->tbo", h, self.O_T[task] * m) + self.b_out[task]
+        if isinstance(task, int):
+            u = self._input_drive(x, self.I_T[task], self.b_T[task], generator)
+            h, y = self._run(u, J, h0, generator, len(x), (self.O_T[task], self.b_out[task]))
+        else:
+            h = self._run(torch.einsum("tbi,bni->tbn", x, self.I_T[task]) + self.b_T[task], J, h0, generator)
+            y = torch.einsum("tbn,bon->tbo", h, self.O_T[task] * m) + self.b_out[task]
         return (y, h * m) if return_hidden else y
 
     def extra_repr(self):
