@@ -20,8 +20,8 @@ from .core import check_int, check_float, atomic_write, load_weights
 __all__ = ['EVAL_SEED', 'CHECKPOINT_FORMAT', 'FINAL_EVAL_SEED', 'PROFILES', 'pad_time', 'stack_batches', 'forward_tasks',
            'model_task_index', 'evaluate', 'TrainConfig', 'step_seed', 'step_batches', 'save_checkpoint',
            'load_checkpoint', 'lr_at', 'make_optimizer', 'trained_weights_l2', 'step_loss', 'TrainResult',
-           'DeferredInterrupt', 'learned', 'train', 'plot_history', 'same_weights', 'training_cost', 'split_units',
-           'Profile', 'get_profile', 'run_record', 'save_record']
+           'DeferredInterrupt', 'learned', 'fit_steps', 'train', 'plot_history', 'same_weights', 'training_cost',
+           'split_units', 'Profile', 'get_profile', 'run_record', 'save_record']
 
 # %% ../nbs/02_training.ipynb #760f6198
 def pad_time(x: torch.Tensor, T: int) -> torch.Tensor:
@@ -247,6 +247,65 @@ def learned(acc: dict,            # an evaluation: name -> score
     scores = [acc[t] for t in tasks if t in acc] or list(acc.values())
     return sum(scores) / len(scores) >= stop_at
 
+def fit_steps(model: nn.Module,        # the network
+              opt,                     # its optimiser (over the parameters that train)
+              config: TrainConfig,     # steps, clipping, learning-rate schedule, evaluation and checkpoint cadence
+              names: list,             # what the run learns (task names): recorded in, and checked against, the checkpoint
+              loss_at,                 # step -> that step's loss (a scalar tensor)
+              evaluate_fn,             # model -> {name: score}, every `config.eval_every` steps and at the end
+              history: dict | None = None,  # where a fresh run starts (e.g. with a score before training)
+              checkpoint=None,         # path: resume from it if it exists, save to it as training goes
+              progress: bool = True,   # show a tqdm bar
+              desc: str = "",          # the bar's label
+              grad_transform=None,     # called as grad_transform(model) on the gradients before each step
+              after_step=None,         # called as after_step(model) right after each optimiser step
+              callback=None,           # called as callback(steps_done, loss) after every step
+             ) -> dict:                # the history: step, loss, eval_step, accuracy (name -> list), seconds
+    "The resumable, interruptible training loop of `train` (and of every learner that brings its own loss)."
+    params = [p for group in opt.param_groups for p in group["params"]]
+    history = history or dict(step=[], loss=[], eval_step=[], accuracy={}, seconds=0.)
+    start = 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = load_checkpoint(checkpoint, model, opt, config, names)
+        start, history = state["step"], state["history"]
+    t0, seconds0 = time.perf_counter(), history["seconds"]
+    end = start if "stopped_at" in history else config.steps  # a run that stopped early stays stopped
+    bar = tqdm(range(start, end), initial=start, total=config.steps, disable=not progress, desc=desc, leave=False)
+    step, stop = start, DeferredInterrupt()
+    try:
+        with stop:
+            for step in bar:
+                loss = loss_at(step)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.clip is not None: torch.nn.utils.clip_grad_value_(params, config.clip)
+                if grad_transform is not None: grad_transform(model)
+                for group in opt.param_groups: group["lr"] = lr_at(config, step)
+                opt.step()
+                if after_step is not None: after_step(model)
+                history["step"].append(step + 1); history["loss"].append(loss.item())
+                if (step + 1) % config.eval_every == 0 or step + 1 == config.steps:
+                    acc = evaluate_fn(model)
+                    history["eval_step"].append(step + 1)
+                    for k, v in acc.items(): history["accuracy"].setdefault(k, []).append(v)
+                    bar.set_postfix(loss=f"{loss.item():.4f}", score=f"{sum(acc.values()) / max(len(acc), 1):.2f}")
+                    if learned(acc, names, config.stop_at): history["stopped_at"] = step + 1
+                history["seconds"] = seconds0 + time.perf_counter() - t0
+                if checkpoint is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps
+                                               or "stopped_at" in history):
+                    save_checkpoint(checkpoint, model, opt, step + 1, history, config, names)
+                if callback is not None: callback(step + 1, loss.item())
+                if stop.requested: raise KeyboardInterrupt  # Ctrl-C during this step: the step is whole, keep it
+                if "stopped_at" in history: break
+    except KeyboardInterrupt:
+        # only whole steps reach here (see `DeferredInterrupt`), except on a second Ctrl-C
+        if checkpoint is not None and history["step"] and history["step"][-1] == step + 1:
+            save_checkpoint(checkpoint, model, opt, step + 1, history, config, names)
+        raise
+    finally:
+        bar.close()
+    return history
+
 def train(model: nn.Module,                   # the network; trains the parameters with requires_grad
           tasks=TASK_NAMES,                   # task names
           config: TrainConfig | None = None,  # optimisation settings
@@ -268,55 +327,18 @@ def train(model: nn.Module,                   # the network; trains the paramete
     if evaluate_fn is None: evaluate_fn = lambda m: evaluate(m, tasks, config.eval_trials, task_config, device=device)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params: raise ValueError("the model has no trainable parameters (everything has requires_grad=False)")
-    opt = make_optimizer(params, config)
-    history = dict(step=[], loss=[], eval_step=[], accuracy={}, seconds=0.)
-    start = 0
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = load_checkpoint(checkpoint, model, opt, config, tasks)
-        start, history = state["step"], state["history"]
-    t0, seconds0 = time.perf_counter(), history["seconds"]
-    end = start if "stopped_at" in history else config.steps  # a run that stopped early stays stopped
-    bar = tqdm(range(start, end), initial=start, total=config.steps, disable=not progress,
-               desc=type(model).__name__, leave=False)
-    step, stop = start, DeferredInterrupt()
-    try:
-        with stop:
-            for step in bar:
-                step_tasks, batches = step_batches(tasks, step, config, task_config, device, transform)
-                g = torch.Generator(device).manual_seed(step_seed(config.seed, step, 2**19 + 1))
-                loss, per_task = step_loss(model, step_tasks, batches, config, g)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"loss is {loss.item()} at step {step} on task(s) {', '.join(step_tasks)}; "
-                                             "try a smaller lr or gradient clipping")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.clip is not None: torch.nn.utils.clip_grad_value_(params, config.clip)
-                if grad_transform is not None: grad_transform(model)
-                if config.lr_final is not None:
-                    for group in opt.param_groups: group["lr"] = lr_at(config, step)
-                opt.step()
-                if after_step is not None: after_step(model)
-                history["step"].append(step + 1); history["loss"].append(loss.item())
-                if (step + 1) % config.eval_every == 0 or step + 1 == config.steps:
-                    acc = evaluate_fn(model)
-                    history["eval_step"].append(step + 1)
-                    for k, v in acc.items(): history["accuracy"].setdefault(k, []).append(v)
-                    bar.set_postfix(loss=f"{loss.item():.4f}", score=f"{sum(acc.values()) / max(len(acc), 1):.2f}")
-                    if learned(acc, tasks, config.stop_at): history["stopped_at"] = step + 1
-                history["seconds"] = seconds0 + time.perf_counter() - t0
-                if checkpoint is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps
-                                               or "stopped_at" in history):
-                    save_checkpoint(checkpoint, model, opt, step + 1, history, config, tasks)
-                if callback is not None: callback(step + 1, loss.item())
-                if stop.requested: raise KeyboardInterrupt  # Ctrl-C during this step: the step is whole, keep it
-                if "stopped_at" in history: break
-    except KeyboardInterrupt:
-        # only whole steps reach here (see `DeferredInterrupt`), except on a second Ctrl-C
-        if checkpoint is not None and history["step"] and history["step"][-1] == step + 1:
-            save_checkpoint(checkpoint, model, opt, step + 1, history, config, tasks)
-        raise
-    finally:
-        bar.close()
+
+    def loss_at(step):
+        step_tasks, batches = step_batches(tasks, step, config, task_config, device, transform)
+        g = torch.Generator(device).manual_seed(step_seed(config.seed, step, 2**19 + 1))
+        loss = step_loss(model, step_tasks, batches, config, g)[0]
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss is {loss.item()} at step {step} on task(s) {', '.join(step_tasks)}; "
+                                     "try a smaller lr or gradient clipping")
+        return loss
+    history = fit_steps(model, make_optimizer(params, config), config, tasks, loss_at, evaluate_fn, checkpoint=checkpoint,
+                        progress=progress, desc=type(model).__name__, grad_transform=grad_transform,
+                        after_step=after_step, callback=callback)
     return TrainResult(model, history, tasks, config)
 
 def _check_io(model, task_config):

@@ -30,7 +30,7 @@
 # %%
 #| export
 from __future__ import annotations
-import copy, json, math, statistics, time, warnings
+import copy, json, math, statistics, warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
@@ -40,8 +40,7 @@ from torch import Tensor
 from molap.core import atomic_write, check_int, check_float, check_out_dir, check_device, load_results, weights_digest
 from molap.jobs import run_jobs
 from molap.networks import ModularRNN, LeakyRNN, count_parameters
-from molap.training import (TrainConfig, DeferredInterrupt, EVAL_SEED, FINAL_EVAL_SEED, make_optimizer, lr_at,
-                            save_checkpoint, load_checkpoint, step_seed)
+from molap.training import TrainConfig, EVAL_SEED, FINAL_EVAL_SEED, make_optimizer, fit_steps, load_checkpoint, step_seed
 from molap.generalisation import MARGIN, trials_to
 
 # %%
@@ -413,48 +412,20 @@ def learn_env(env_id: str,                # a neurogym id
               **kwargs,                   # the environment's settings
              ) -> dict:
     "Learn a neurogym task with `method`; the record: curve, final fraction correct, trials to criterion, cost."
-    from tqdm.auto import tqdm
     config, device = gym_config(profile, seed, lr), check_device(device)
     probe = env_batch(env_id, 1, 0, **kwargs)
     net, shipped_seed = env_learner(method, probe.inputs.shape[-1], probe.n_actions, seed)
     net = net.to(device)
-    params = [p for p in net.parameters() if p.requires_grad]
-    opt = make_optimizer(params, config)
+    opt = make_optimizer([p for p in net.parameters() if p.requires_grad], config)
     ev = lambda: evaluate_env(net, env_id, config.eval_trials, EVAL_SEED, device, **kwargs)
-    history = dict(step=[], loss=[], eval_step=[0], accuracy={env_id: [ev()]}, seconds=0.)
-    start = 0
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = load_checkpoint(checkpoint, net, opt, config, [env_id])
-        start, history = state["step"], state["history"]
-    t0, seconds0 = time.perf_counter(), history["seconds"]
-    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not progress,
-               desc=f"{method} {probe.task}", leave=False)
-    step, stop = start, DeferredInterrupt()
-    try:
-        with stop:
-            for step in bar:
-                b = env_batch(env_id, config.batch_size, step_seed(seed, step), device=device, **kwargs)
-                g = torch.Generator(device).manual_seed(step_seed(seed, step, 1))
-                loss = action_loss(_forward(net, b, g), b)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.clip is not None: torch.nn.utils.clip_grad_value_(params, config.clip)
-                for group in opt.param_groups: group["lr"] = lr_at(config, step)
-                opt.step()
-                history["step"].append(step + 1); history["loss"].append(loss.item())
-                if (step + 1) % config.eval_every == 0 or step + 1 == config.steps:
-                    history["eval_step"].append(step + 1); history["accuracy"][env_id].append(ev())
-                    bar.set_postfix(score=f"{history['accuracy'][env_id][-1]:.2f}")
-                history["seconds"] = seconds0 + time.perf_counter() - t0
-                if checkpoint is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
-                    save_checkpoint(checkpoint, net, opt, step + 1, history, config, [env_id])
-                if stop.requested: raise KeyboardInterrupt  # Ctrl-C during this step: the step is whole, keep it
-    except KeyboardInterrupt:
-        if checkpoint is not None and history["step"] and history["step"][-1] == step + 1:
-            save_checkpoint(checkpoint, net, opt, step + 1, history, config, [env_id])
-        raise
-    finally:
-        bar.close()
+
+    def loss_at(step):
+        b = env_batch(env_id, config.batch_size, step_seed(seed, step), device=device, **kwargs)
+        return action_loss(_forward(net, b, torch.Generator(device).manual_seed(step_seed(seed, step, 1))), b)
+    fresh = None if checkpoint is not None and Path(checkpoint).exists() else \
+        dict(step=[], loss=[], eval_step=[0], accuracy={env_id: [ev()]}, seconds=0.)  # a score before training
+    history = fit_steps(net, opt, config, [env_id], loss_at, lambda m: {env_id: ev()}, fresh, checkpoint, progress,
+                        f"{method} {probe.task}")
     trials = [s * config.batch_size for s in history["eval_step"]]
     acc = history["accuracy"][env_id]
     final = evaluate_env(net, env_id, GYM_FINAL_TRIALS, FINAL_EVAL_SEED, device, **kwargs)
