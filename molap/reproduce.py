@@ -166,11 +166,14 @@ def claims(results: dict, target: float = 0.95) -> list:
         rnd = R["molap-random"]
         stage = lambda r: (r["optimizer_steps"], r["trials_per_step"])
         same = stage(rnd) == stage(m)
+        others = {k: name for k, name in (("molap-lag0", "lag-0 CCA"), ("molap-v1", "v1")) if k in R and stage(R[k]) == stage(m)}
         out.append(f"- **Pre-training matters:** mean fraction correct {m['mean_accuracy']:.3f} on pre-trained "
-                   f"modules against {rnd['mean_accuracy']:.3f} on untrained ones ("
-                   + ("the same frozen-J stage)." if same else
+                   f"modules ({seeds(m)}) against {rnd['mean_accuracy']:.3f} on untrained ones ({seeds(rnd)}; "
+                   + ("the same frozen-J stage)" if same else
                       f"not a like-for-like test: the untrained modules' stage was {stage(rnd)[0]:,} steps of "
-                      f"{stage(rnd)[1]:.0f} trials, MoLaP's {stage(m)[0]:,} of {stage(m)[1]:.0f})."))
+                      f"{stage(rnd)[1]:.0f} trials, MoLaP's {stage(m)[0]:,} of {stage(m)[1]:.0f})")
+                   + ("".join(f"; {name} primitives' modules on the same stage {R[k]['mean_accuracy']:.3f} ({seeds(R[k])})"
+                              for k, name in others.items()) if same else "") + ".")
     seq = [k for k in SEQUENTIAL if k in R]
     if seq:  # the forgetting MoLaP avoids: its J is frozen and each task has its own I_T, O_T
         label = dict(sequential="naive fine-tuning", dni="DNI")

@@ -25,8 +25,8 @@ from .reproduce import METHOD_ORDER, CHANCE, network_file, load_network, method_
 # %% auto #0
 __all__ = ['PERTURBATIONS', 'MEMORY_DELAYS', 'BOOTSTRAP', 'VARIANT_OF', 'VERDICT_DEFINITION', 'perturb', 'robustness_curves',
            'unit_groups', 'lesion_matrix', 'area', 'summarise_curves', 'claim_table', 'trained_network', 'robustness',
-           'seeds_text', 'plot_curves', 'plot_per_task', 'plot_lesions', 'claims_markdown', 'verdict_counts',
-           'verdict_summary', 'write_robustness', 'load_robustness']
+           'merge_robustness', 'seeds_text', 'plot_curves', 'plot_per_task', 'plot_lesions', 'claims_markdown',
+           'verdict_counts', 'verdict_summary', 'write_robustness', 'load_robustness']
 
 # %% ../nbs/11_robustness.ipynb #a27fd42c
 PERTURBATIONS = {  # name -> default magnitudes (0 first: the unperturbed network)
@@ -297,6 +297,29 @@ def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
                module_sizes=list(sizes), tasks=list(TASK_NAMES), perturbations=summary, lesions=lesions,
                claims=claim_table(summary) if "molap" in methods else [])
     write_robustness(res, out)
+    return res
+
+# %% ../nbs/11_robustness.ipynb #7cd8e907
+def merge_robustness(base: dict,     # a finished analysis (robustness.json)
+                     new: dict,      # an analysis of some methods alone, same draws, trials and perturbations
+                     methods,        # the methods whose entries `new` replaces (or adds) in `base`
+                    ) -> dict:       # the merged analysis, claims recomputed
+    "`base` with the entries of `methods` taken from `new`, and MoLaP's claims recomputed from the merged curves."
+    import copy
+    missing = [m for m in methods if m not in new["methods"]]
+    if missing: raise ValueError(f"{missing[0]} is not in the new analysis; it has {', '.join(new['methods'])}")
+    for k in ("draws", "n_trials", "tasks", "profile"):
+        if base[k] != new[k]: raise ValueError(f"the analyses differ in {k}: {base[k]} and {new[k]}; they cannot be merged")
+    if {n: e["magnitudes"] for n, e in base["perturbations"].items()} != {n: e["magnitudes"] for n, e in new["perturbations"].items()}:
+        raise ValueError("the analyses perturb differently (perturbations or magnitudes); they cannot be merged")
+    res = copy.deepcopy(base)
+    for name, e in res["perturbations"].items():
+        for m in methods: e["methods"][m] = new["perturbations"][name]["methods"][m]
+    for key in ("lesions", "weights", "method_seeds"):
+        for m in methods: res[key][m] = new[key][m]
+    res["methods"] = list(dict.fromkeys(res["methods"] + list(methods)))
+    res["seeds"] = sorted(set().union(*map(set, res["method_seeds"].values())))
+    res["claims"] = claim_table(res["perturbations"])
     return res
 
 # %% ../nbs/11_robustness.ipynb #f94cdfa3

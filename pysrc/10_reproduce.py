@@ -216,11 +216,14 @@ def claims(results: dict, target: float = 0.95) -> list:
         rnd = R["molap-random"]
         stage = lambda r: (r["optimizer_steps"], r["trials_per_step"])
         same = stage(rnd) == stage(m)
+        others = {k: name for k, name in (("molap-lag0", "lag-0 CCA"), ("molap-v1", "v1")) if k in R and stage(R[k]) == stage(m)}
         out.append(f"- **Pre-training matters:** mean fraction correct {m['mean_accuracy']:.3f} on pre-trained "
-                   f"modules against {rnd['mean_accuracy']:.3f} on untrained ones ("
-                   + ("the same frozen-J stage)." if same else
+                   f"modules ({seeds(m)}) against {rnd['mean_accuracy']:.3f} on untrained ones ({seeds(rnd)}; "
+                   + ("the same frozen-J stage)" if same else
                       f"not a like-for-like test: the untrained modules' stage was {stage(rnd)[0]:,} steps of "
-                      f"{stage(rnd)[1]:.0f} trials, MoLaP's {stage(m)[0]:,} of {stage(m)[1]:.0f})."))
+                      f"{stage(rnd)[1]:.0f} trials, MoLaP's {stage(m)[0]:,} of {stage(m)[1]:.0f})")
+                   + ("".join(f"; {name} primitives' modules on the same stage {R[k]['mean_accuracy']:.3f} ({seeds(R[k])})"
+                              for k, name in others.items()) if same else "") + ".")
     seq = [k for k in SEQUENTIAL if k in R]
     if seq:  # the forgetting MoLaP avoids: its J is frozen and each task has its own I_T, O_T
         label = dict(sequential="naive fine-tuning", dni="DNI")
@@ -559,11 +562,13 @@ assert max(Q["molap"]["accuracy"][t] for t in TASK_NAMES[4:]) < 0.95
 # The full profile (networks of 256 units) ran once; its numbers ship with the package and are shown here without
 # retraining. Every method is scored on 512 fresh trials per task. That run predates the answer primitives and the
 # 1 : 3 : 3 module split: its MoLaP variants had modules of 86 + 85 + 85 units (recorded with the results, and used by
-# `load_network`), v1 was trained cold, and `molap-lag0` was then called `molap`. MoLaP's default (the answer
+# `load_network`), v1 was trained cold, and `molap-lag0` was then called `molap` (the module ablations ran again
+# later; below the recipe table: on which stage, with which modules). MoLaP's default (the answer
 # primitives, modules 37 + 110 + 109, warm start) ran later at the same profile, for the seeds listed in its column,
 # with 3,200 pre-training steps (the earlier run used 800), each task's response plane reading only the inputs its
 # decision depends on, and a task stage on the separate networks' budget (3,500 steps of 64 trials, decaying rate;
-# the variants' task stage had 1,000 of 32; all three below), and was added to the same results (`tools/ship_results.py --add molap`). The
+# the module ablations first ran a stage of 1,000 steps of 32; which ran MoLaP's since is stated below the recipe
+# table), and was added to the same results (`tools/ship_results.py --add molap`). The
 # separate networks were re-run with a cosine learning-rate decay (the constant-rate run is kept under `earlier`), and
 # the two sequential learners ran later with the profile's sequential settings (`tools/run_sequential.py`, seeds 0–2:
 # up to 9,000 steps per task, stopping once the task is learned; the first run, a fixed 3,000 steps per task, is kept
@@ -586,6 +591,9 @@ Markdown(results_table({m: full["methods"][m] for m in ALL_METHODS if m in full[
 # ablations ran on MoLaP's own task stage is stated below it.
 
 # %%
+from molap.multitask import MODULE_ABLATIONS, stage_of, on_molap_stage
+
+# %%
 VARIANTS_TRIED = {  # method -> the full-profile variants tried, in order (commit that measured each); the last is shipped
     "molap": ["lag-0 CCA primitives (fd1b6de)", "answer primitives, 800 pre-training steps (fd1b6de)",
               "3,200 pre-training steps (d8c3be7)", "cosine decay in pre-training (9b045ba)", "task-mask pre-training weights (9b045ba)",
@@ -601,8 +609,9 @@ VARIANTS_TRIED = {  # method -> the full-profile variants tried, in order (commi
     "molap-lag0": ["task stage 1,000 × 32 (6a1d391)"], "molap-v1": ["task stage 1,000 × 32 (6a1d391)"],
     "molap-random": ["task stage 1,000 × 32 (6a1d391)"],
 }
-if full["methods"]["molap-random"]["optimizer_steps"] == full["methods"]["molap"]["optimizer_steps"]:
-    VARIANTS_TRIED["molap-random"].append("MoLaP's task stage, 3,500 × 64, cosine decay (c6da996)")
+STAGE_COMMIT = {"molap-random": "c6da996", "molap-lag0": "4163a69", "molap-v1": "4163a69"}  # the code that ran MoLaP's stage
+for m in MODULE_ABLATIONS:
+    if on_molap_stage(full, m): VARIANTS_TRIED[m].append(f"MoLaP's task stage, 3,500 × 64, cosine decay ({STAGE_COMMIT[m]})")
 VARIANTS_TRIED["molap-oracle"] = VARIANTS_TRIED["molap"][:-1]
 def recipe_row(m):
     r = full["methods"][m]
@@ -613,14 +622,13 @@ Markdown("\n".join(["| method | shipped task stage | seeds | variants tried | wh
                    + [recipe_row(m) for m in ALL_METHODS if m in full["methods"]]))
 
 # %%
-from molap.multitask import MODULE_ABLATIONS, stage_of, on_molap_stage
-
-# %%
 same = [m for m in MODULE_ABLATIONS if on_molap_stage(full, m)]
 older = [m for m in MODULE_ABLATIONS if m not in same]
 Markdown(f"Module ablations on MoLaP's own task stage ({stage_of(full, 'molap')[0]:,} steps of {stage_of(full, 'molap')[1]:.0f} trials): "
          f"{', '.join(same) or 'none'}; on the older, shorter stage (1,000 steps of 32 trials, constant rate): "
-         f"{', '.join(older) or 'none'}.")
+         f"{', '.join(older) or 'none'}. Their modules: " + "; ".join(
+             f"{m} {' + '.join(map(str, full['methods'][m]['module_sizes']))} units" for m in MODULE_ABLATIONS)
+         + f" (MoLaP's: {' + '.join(map(str, full['methods']['molap']['module_sizes']))}).")
 
 # %%
 assert set(VARIANTS_TRIED) >= {m for m in ALL_METHODS if m in full["methods"]}, "every shipped method has its tuning history"
@@ -659,25 +667,30 @@ Markdown("\n".join(verdict(m) for m in METHOD_ORDER if m in full["methods"]))
 # %% [markdown]
 # **What this shows.** With the first reconstruction of the latent primitives (lag-0 CCA), MoLaP does *not* reproduce
 # the paper's figure. The CCA modules solve the two Delay tasks, which need no memory, and stay far from the target on
-# every task that must carry information across a delay, no better than untrained modules. The pre-training notebook
+# every task that must carry information across a delay (against untrained modules: below). The pre-training notebook
 # showed why: with samples taken one time step at a time, the canonical pairs beyond fixation carry almost nothing
 # (ρ₂, ρ₃ near zero), so M2 and M3 learn nothing that the tasks could use.
 #
 # The same frozen-J stage on the v1 hand-designed primitives, whose M2 and M3 learned to hold a stimulus, does much
 # better on the memory tasks while training the same small number of parameters. Modules whose dynamics carry
-# information across time are what make learning on a frozen J work. Caveats: each of these variants ran on one
-# seed, and not all of them on MoLaP's own task stage (the line below the recipe table says which: those that did
-# not saw far fewer trials per task, and the v1 variant was still improving when it stopped).
+# information across time are what make learning on a frozen J work. Caveat: each of these variants ran on one seed
+# (the stage each ran is stated below the recipe table and checked here).
 
 # %%
 A = {m: full["methods"][m]["accuracy"] for m in full["methods"]}
 memory = [t for t in TASK_NAMES if not t.startswith("Delay")]
 mean = lambda m, ts: sum(A[m][t] for t in ts) / len(ts)
 share = full["methods"]["molap-lag0"]["trained_parameters_per_task"] / full["methods"]["separate"]["trained_parameters_per_task"]
+lag_vs_random = mean("molap-lag0", memory) - mean("molap-random", memory)
+stages = {m: on_molap_stage(full, m) for m in MODULE_ABLATIONS}
 Markdown(f"On the seven memory tasks the mean fraction correct is {mean('molap-lag0', memory):.2f} for MoLaP with lag-0 CCA modules, "
          f"{mean('molap-random', memory):.2f} with random modules, {mean('molap-v1', memory):.2f} with v1 modules, "
          f"{mean('joint', memory):.2f} for the joint network and {mean('separate', memory):.2f} for separate networks; "
-         f"every MoLaP variant trains {share:.1%} of a separate network's parameters per task.")
+         f"every MoLaP variant trains {share:.1%} of a separate network's parameters per task. The lag-0 CCA modules are "
+         + ("no better than untrained ones" if lag_vs_random <= 0.05 else f"better than untrained ones by {lag_vs_random:.2f}, and still far from the target")
+         + " on these tasks" + (", on the identical task stage (MoLaP's own, for all three module ablations)." if all(stages.values()) else
+                                f"; not all on the same task stage (MoLaP's own for {', '.join(m for m, v in stages.items() if v) or 'none'}).")
+         )
 
 # %%
 assert all(A[m][t] > 0.95 for m in ("molap-lag0", "molap-v1", "molap-random") for t in ("DelayPro", "DelayAnti"))
@@ -896,8 +909,9 @@ assert all(OV["molap"][t] >= 0.99 for t in TASK_NAMES[:4]) and min(OV["molap"].v
 # %%
 def _mean(r): return f"{r['mean_accuracy']:.3f} (seed{'s' * (len(r['seeds']) > 1)} {', '.join(map(str, r['seeds']))})"
 E, Mth = full["earlier"], full["methods"]
+first = lambda m: E.get(f"{m} (task stage 1,000 x 32)", Mth[m])  # as first run, on the stage of that time
 history = [
-    ("The paper's figure read literally: a lag-0 CCA of the pooled corpus", f"{_mean(Mth['molap-lag0'])}, untrained modules {_mean(Mth['molap-random'])}"),
+    ("The paper's figure read literally: a lag-0 CCA of the pooled corpus", f"{_mean(first('molap-lag0'))}, untrained modules {_mean(first('molap-random'))}"),
     ("Answer primitives (a CCA per task against the answer so far), 800 pre-training steps", _mean(full["pretraining_length"]["800"])),
     ("3,200 pre-training steps", _mean(full["pretraining_length"]["3200"])),
     ("Other pre-training recipes: " + "; ".join(full["pretraining_recipe"]), " / ".join(_mean(v) for v in full["pretraining_recipe"].values()) + " (kept: the constant rate)"),

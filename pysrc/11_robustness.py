@@ -482,6 +482,48 @@ def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
 
 
 # %% [markdown]
+# When a few networks are trained again (a module ablation moved to MoLaP's own task stage, say), their analysis can
+# join a finished one instead of perturbing every network again: `merge_robustness` takes those methods' entries from
+# a run of them alone and recomputes the claims. Each network's curves are the same either way (its perturbations are
+# seeded per network); only the bootstrap intervals of the methods taken over come from their own run's stream.
+
+# %%
+#| export
+def merge_robustness(base: dict,     # a finished analysis (robustness.json)
+                     new: dict,      # an analysis of some methods alone, same draws, trials and perturbations
+                     methods,        # the methods whose entries `new` replaces (or adds) in `base`
+                    ) -> dict:       # the merged analysis, claims recomputed
+    "`base` with the entries of `methods` taken from `new`, and MoLaP's claims recomputed from the merged curves."
+    import copy
+    missing = [m for m in methods if m not in new["methods"]]
+    if missing: raise ValueError(f"{missing[0]} is not in the new analysis; it has {', '.join(new['methods'])}")
+    for k in ("draws", "n_trials", "tasks", "profile"):
+        if base[k] != new[k]: raise ValueError(f"the analyses differ in {k}: {base[k]} and {new[k]}; they cannot be merged")
+    if {n: e["magnitudes"] for n, e in base["perturbations"].items()} != {n: e["magnitudes"] for n, e in new["perturbations"].items()}:
+        raise ValueError("the analyses perturb differently (perturbations or magnitudes); they cannot be merged")
+    res = copy.deepcopy(base)
+    for name, e in res["perturbations"].items():
+        for m in methods: e["methods"][m] = new["perturbations"][name]["methods"][m]
+    for key in ("lesions", "weights", "method_seeds"):
+        for m in methods: res[key][m] = new[key][m]
+    res["methods"] = list(dict.fromkeys(res["methods"] + list(methods)))
+    res["seeds"] = sorted(set().union(*map(set, res["method_seeds"].values())))
+    res["claims"] = claim_table(res["perturbations"])
+    return res
+
+
+# %% [markdown]
+# Merging a method's own analysis back into the shipped one changes nothing:
+
+# %%
+shipped_full = load_results("robustness-full")
+same = merge_robustness(shipped_full, shipped_full, ["molap-v1"])
+test_eq(same["claims"], shipped_full["claims"]); test_eq(same["method_seeds"], shipped_full["method_seeds"])
+test_fail(lambda: merge_robustness(shipped_full, shipped_full, ["ewc"]), contains="not in the new analysis")
+test_fail(lambda: merge_robustness(shipped_full, dict(shipped_full, draws=2), ["molap-v1"]), contains="differ in draws")
+
+
+# %% [markdown]
 # ## Figures and the report
 #
 # The curves of every perturbation side by side (raw and normalised), the per-task curves of one perturbation, the
