@@ -272,10 +272,10 @@ def _scan_backward(G: Tensor | None, GY: Tensor, W: Tensor, W_out: Tensor, h0: T
                    alpha: float, need_W: bool, need_h0: bool, need_out: bool
                   ) -> tuple[Tensor, Tensor | None, Tensor | None, Tensor | None]:
     "∂L/∂u (the δ's), ∂L/∂W, ∂L/∂h0 and ∂L/∂W_out from ∂L/∂H = G (or None) and ∂L/∂Y = GY, with A = f'(a)."
-    batched, T, n = W.dim() == 3, H.shape[0], W.shape[-1]
+    batched, T, n, o = W.dim() == 3, H.shape[0], W.shape[-1], W_out.shape[-2]
     # D_t = [δ_t | ∂ℓ/∂y_{t-1}]: one product per step with [αW; αW_out] carries both the recurrent path and the
     # readout's direct term into αg_{t-1}, and Dᵀ H gives ∂L/∂W and ∂L/∂W_out together (no thin products)
-    D = torch.empty(list(A.shape[:-1]) + [n + W_out.shape[-2]], dtype=A.dtype, device=A.device)
+    D = torch.empty(list(A.shape[:-1]) + [n + o], dtype=A.dtype, device=A.device)
     delta = D[..., :n]                               # δ_t = f'(a_t) ⊙ αg_t
     aWW = torch.cat([W, W_out], -2) * alpha
     g = torch.matmul(GY[T - 1], W_out) * alpha       # αg_T: carrying α in g puts it on every δ without a pass of its own
@@ -283,13 +283,13 @@ def _scan_backward(G: Tensor | None, GY: Tensor, W: Tensor, W_out: Tensor, h0: T
     buf0, buf1 = torch.empty_like(g), torch.empty_like(g)  # αg_t through all later steps, two buffers in turn
     for t in range(T - 1, 0, -1):
         torch.mul(A[t], g, out=delta[t])
-        D[t, ..., n:] = GY[t - 1]                     # here, in cache: one strided copy of [T, B, 3] is slow
+        if o > 0: D[t, ..., n:] = GY[t - 1]          # here, in cache: one strided copy of [T, B, 3] is slow
         buf = buf0 if t % 2 == 0 else buf1           # αg_{t-1}: leak (1-α)·αg_t (and a direct α∂ℓ/∂h given for H) ...
         g = torch.add(g, g, alpha=-alpha, out=buf) if G is None else torch.lerp(g, G[t - 1], alpha, out=buf)
         if batched: g.baddbmm_(D[t], aWW)            # ... plus αWᵀδ_t and the readout's α W_outᵀ ∂ℓ/∂y_{t-1}
         else: g.addmm_(D[t], aWW)
     torch.mul(A[0], g, out=delta[0])
-    grad_h0: Tensor | None = None                 # h_0 has no direct loss term: (1-α) g_0 + Wᵀδ_0
+    grad_h0: Tensor | None = None                    # h_0 has no direct loss term: (1-α) g_0 + Wᵀδ_0
     if need_h0: grad_h0 = (g * ((1 - alpha) / alpha)).baddbmm_(delta[0], W) if batched else (g * ((1 - alpha) / alpha)).addmm_(delta[0], W)
     grad_W: Tensor | None = None
     grad_out: Tensor | None = None

@@ -494,7 +494,6 @@ def merge_robustness(base: dict,     # a finished analysis (robustness.json)
                      methods,        # the methods whose entries `new` replaces (or adds) in `base`
                     ) -> dict:       # the merged analysis, claims recomputed
     "`base` with the entries of `methods` taken from `new`, and MoLaP's claims recomputed from the merged curves."
-    import copy
     missing = [m for m in methods if m not in new["methods"]]
     if missing: raise ValueError(f"{missing[0]} is not in the new analysis; it has {', '.join(new['methods'])}")
     for k in ("draws", "n_trials", "tasks", "profile"):
