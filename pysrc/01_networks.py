@@ -884,14 +884,30 @@ class ModularRNN(_LeakyBase):
         _check_x(x, self.n_in)
         task = self._check_task(task, x.shape[1])
         J = torch.where(self.plasticity, self.J, self.J.detach()) if self.J.requires_grad else self.J
-        m = self.unit_mask
+        if isinstance(task, Tensor) and bool((task == task[0]).all()): task = int(task[0])  # one task: the int path
         if isinstance(task, int):
             u = self._input_drive(x, self.I_T[task], self.b_T[task], generator)
             h, y = self._run(u, J, h0, generator, len(x), (self.O_T[task], self.b_out[task]))
-        else:
-            h = self._run(torch.einsum("tbi,bni->tbn", x, self.I_T[task]) + self.b_T[task], J, h0, generator)
-            y = torch.einsum("tbn,bon->tbo", h, self.O_T[task] * m) + self.b_out[task]
-        return (y, h * m) if return_hidden else y
+        else: h, y = self._run_tasks(x, task, J, h0, generator)
+        return (y, h * self.unit_mask) if return_hidden else y
+
+    def _run_tasks(self, x, task, J, h0, generator):
+        "(h, y) for trials of several tasks, `task` [B]: each task's I_T on its own trials, and every present task's O_T in the scan."
+        # per trial gathered I_T and O_T ([B, n, n_in], [B, n_out, n]) cost thin batched products and their copies (a
+        # third of MoLaP's task-stage step); instead one product per task for the drive, and the readouts of the K
+        # tasks present stacked into one [K·n_out, n] readout folded into the scan, each trial then keeping its own
+        T, B = x.shape[:2]
+        present = task.unique()                                 # sorted
+        rows = torch.arange(T, device=x.device)[:, None] * B    # trial b at step t is row t·B + b of the flat drive
+        u = x.new_zeros(T * B, self.n_rec) if self.sigma_rec == 0 else self._noise((T * B, self.n_rec), x, generator)
+        for k in present.tolist():
+            b = (task == k).nonzero().squeeze(1)
+            Wb = torch.cat([self.I_T[k].t(), self.b_T[k][None]])  # [n_in + 1, n] row-major: the fast gradient product
+            xb = torch.cat([x[:, b], x.new_ones(T, len(b), 1)], 2).view(-1, self.n_in + 1)
+            u.index_add_(0, (rows + b).flatten(), xb @ Wb)
+        h, Y = self._run(u, J, h0, generator, T, (self.O_T[present].flatten(0, 1), self.b_out[present].flatten()))
+        y = Y.view(T, B, len(present), self.n_out)[:, torch.arange(B, device=x.device), torch.searchsorted(present, task)]
+        return h, y
 
     def extra_repr(self):
         return (f"n_in={self.n_in}, module_sizes={self.module_sizes}, n_out={self.n_out}, n_tasks={self.n_tasks}, "
@@ -975,13 +991,42 @@ test_fail(lambda: ModularRNN(5, module_sizes=()), contains="positive ints")
 test_fail(lambda: ModularRNN(5, inter="dense"), contains="'random' or 'zero'")
 test_fail(lambda: ModularRNN(5, plastic="blocks"), contains="'modules', 'all', 'none'")
 
+
+# %% [markdown]
+# How a mixed batch runs fast: each task's I_T is one product over that task's trials, and the O_T of the tasks present
+# are stacked into one readout that the scan folds into its backward pass (each trial then keeps its own task's rows).
+# Gathering each trial's weights instead (the plain formula below) costs thin batched products and copies of
+# [B, n, n_in] and [B, n_out, n]; `python benchmarks/bench_task_stage.py` times the two on a step of MoLaP's task
+# stage. The plain formula is the reference, gradients included (float64):
+
+# %%
+def gathered(model, x, task, generator):
+    "y and h of a mixed batch with each trial's I_T, b_T, O_T, b_out gathered: the plain formula, autograd throughout."
+    J = torch.where(model.plasticity, model.J, model.J.detach()) if model.J.requires_grad else model.J
+    h = model._run(torch.einsum("tbi,bni->tbn", x, model.I_T[task]) + model.b_T[task], J, None, generator)
+    return torch.einsum("tbn,bon->tbo", h, model.O_T[task] * model.unit_mask) + model.b_out[task], h
+
+xd = xq.double()
+for plastic in ("modules", "none"):
+    ref = ModularRNN(5, (6, 5, 5), n_tasks=5, plastic=plastic, seed=0).double()
+    with torch.no_grad(): ref.b_T.normal_(generator=torch.Generator().manual_seed(4)); ref.b_out.normal_(generator=torch.Generator().manual_seed(5))
+    grads = []
+    for run in (lambda g: ref(xd, tq, generator=g, return_hidden=True), lambda g: gathered(ref, xd, tq, g)):
+        ref.zero_grad(set_to_none=True)
+        y, h = run(torch.Generator().manual_seed(3))
+        (y.square().sum() + h.sin().sum()).backward()       # a loss on outputs and states
+        grads.append((y.detach(), {k: p.grad for k, p in ref.named_parameters() if p.grad is not None}))
+    (y1, g1), (y2, g2) = grads
+    test_close(y1, y2, eps=1e-12); test_eq(sorted(g1), sorted(g2))
+    for k in g1: test_close(g1[k], g2[k], eps=1e-10)
+    test_eq(g1["O_T"][4].abs().max().item(), 0)              # task 4 is not in the batch: no gradient
+
 # %% [markdown]
 # Under the plasticity mask, J's gradient is autograd's gradient where the mask is true and exactly zero elsewhere
 # (and the fast and naive path agree on every parameter). The reference gradient comes from the same network with
 # every entry plastic:
 
 # %%
-xd = xq.double()
 g_mod = check_fast_vs_naive(ModularRNN(5, (6, 5, 5), n_tasks=4, seed=0).double(), xd, tq)
 g_all = check_fast_vs_naive(ModularRNN(5, (6, 5, 5), n_tasks=4, plastic="all", seed=0).double(), xd, tq)
 check_fast_vs_naive(ModularRNN(5, (6, 5, 5), n_tasks=4, seed=0).double(), xd, 1)  # one task for all trials: the fused readout

@@ -544,7 +544,8 @@ def plot_history(histories: dict,   # label -> history dict (from `TrainResult.h
         loss = torch.tensor(h["loss"])
         w = max(1, min(len(loss) // 20, 50))  # moving average: interleaved tasks make the raw loss jumpy
         smooth = loss.unfold(0, w, 1).mean(1) if len(loss) >= w else loss
-        axes[0].plot(h["step"], loss, color=c, lw=0.5, alpha=0.25)
+        k = max(1, len(loss) // 1500)  # the raw loss of a long run thinned to ≤ ~1,500 points: the same cloud, a light figure
+        axes[0].plot(h["step"][::k], loss[::k], color=c, lw=0.5, alpha=0.25)
         axes[0].plot(h["step"][w - 1:], smooth, color=c, lw=1.5, label=label)
         acc = torch.tensor([h["accuracy"][t] for t in tasks if t in h["accuracy"]])
         axes[1].plot(h["eval_step"], acc.mean(0), color=c, lw=2, label=f"{label} (mean)")

@@ -20,3 +20,9 @@ def test_bench_separate_smoke(root):
     r = subprocess.run([sys.executable, "benchmarks/bench_separate.py", "--quick"], cwd=root, capture_output=True,
                        text=True, check=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert "speed-up sequential/batched" in r.stdout
+
+
+def test_bench_task_stage_smoke(root):
+    r = subprocess.run([sys.executable, "benchmarks/bench_task_stage.py", "--quick"], cwd=root, capture_output=True,
+                       text=True, check=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert "gathered/tasks" in r.stdout and "one task/tasks" in r.stdout
