@@ -26,7 +26,7 @@ from .robustness import load_robustness
 # %% auto #0
 __all__ = ['METHODS', 'TARGET', 'REPRODUCE_HELD_OUT', 'REPRODUCE_LEARNERS', 'UNUSED_SETTINGS', 'MARGIN', 'STYLE', 'other_tasks',
            'budget', 'learn_config', 'heldout_modules', 'own_primitives', 'joint_without', 'learner', 'trials_to',
-           'learn', 'seen_modules', 'heldout_job', 'summarise_heldout', 'stage_seconds', 'same_settings',
+           'learn', 'seen_modules', 'heldout_job', 'summarise_heldout', 'stage_seconds', 'same_settings', 'reusable',
            'generalisation', 'paired', 'speed', 'facilitated', 'claims', 'lesion_reliance', 'plot_curves',
            'summary_table', 'claims_markdown', 'write_generalisation', 'load_generalisation', 'paper_claims',
            'claims_table']
@@ -174,7 +174,7 @@ def heldout_job(task: str, profile: Profile | str, seed: int = 0, out=None, meth
     prof, t0 = get_profile(profile), time.perf_counter()
     runs = None if out is None else Path(out) / "generalisation" / "runs"
     ck = lambda name: _ck(runs, f"{name}-{task}", prof, seed)
-    job = dict(task=task, seed=seed, profile=prof.name, profile_settings=prof.to_dict(), runs={})
+    job = dict(task=task, seed=seed, profile=prof.name, profile_settings=prof.to_dict(), primitives_source="observed", runs={})
     if any(m in methods for m in ("molap", "molap-warm")):
         held, _, job["pretraining"] = heldout_modules(task, prof, seed, ck("pretrain-without"), progress, device)
     if any(m in methods for m in ("molap-seen", "molap-seen-cold")):
@@ -232,6 +232,12 @@ def same_settings(saved: dict | None, prof: Profile) -> bool:
     used = lambda d: {k: v for k, v in d.items() if k not in UNUSED_SETTINGS}
     return saved is not None and used(saved) == used(prof.to_dict())
 
+def reusable(job: dict, prof: Profile, methods) -> bool:
+    "Whether a finished held-out job can stand in for a new one: same settings, every method, primitives from observables."
+    # a job saved before the primitives were built from observables has no primitives_source: its MoLaP read the records
+    return (same_settings(job.get("profile_settings"), prof) and all(m in job["runs"] for m in methods)
+            and job.get("primitives_source") == "observed")
+
 def generalisation(profile: Profile | str = "quick",  # a `Profile` or its name
                    out="molap-results",              # output folder (its `runs/` pre-training is shared with `reproduce`)
                    seeds=(0, 1, 2),                  # one run of every method and held-out task per seed
@@ -266,7 +272,7 @@ def generalisation(profile: Profile | str = "quick",  # a `Profile` or its name
             f = name(t, s)
             if f.exists():
                 j = json.loads(f.read_text())
-                if same_settings(j.get("profile_settings"), prof) and all(m in j["runs"] for m in methods): jobs[t, s] = j
+                if reusable(j, prof, methods): jobs[t, s] = j
     todo = [(t, prof, s, out, methods, device) for t in held_out for s in seeds if (t, s) not in jobs]
     def keep(key, j):  # as each job finishes: a later failure or Ctrl-C keeps it
         jobs[j["task"], j["seed"]] = j

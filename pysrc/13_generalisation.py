@@ -383,7 +383,7 @@ def heldout_job(task: str, profile: Profile | str, seed: int = 0, out=None, meth
     prof, t0 = get_profile(profile), time.perf_counter()
     runs = None if out is None else Path(out) / "generalisation" / "runs"
     ck = lambda name: _ck(runs, f"{name}-{task}", prof, seed)
-    job = dict(task=task, seed=seed, profile=prof.name, profile_settings=prof.to_dict(), runs={})
+    job = dict(task=task, seed=seed, profile=prof.name, profile_settings=prof.to_dict(), primitives_source="observed", runs={})
     if any(m in methods for m in ("molap", "molap-warm")):
         held, _, job["pretraining"] = heldout_modules(task, prof, seed, ck("pretrain-without"), progress, device)
     if any(m in methods for m in ("molap-seen", "molap-seen-cold")):
@@ -449,6 +449,12 @@ def same_settings(saved: dict | None, prof: Profile) -> bool:
     used = lambda d: {k: v for k, v in d.items() if k not in UNUSED_SETTINGS}
     return saved is not None and used(saved) == used(prof.to_dict())
 
+def reusable(job: dict, prof: Profile, methods) -> bool:
+    "Whether a finished held-out job can stand in for a new one: same settings, every method, primitives from observables."
+    # a job saved before the primitives were built from observables has no primitives_source: its MoLaP read the records
+    return (same_settings(job.get("profile_settings"), prof) and all(m in job["runs"] for m in methods)
+            and job.get("primitives_source") == "observed")
+
 def generalisation(profile: Profile | str = "quick",  # a `Profile` or its name
                    out="molap-results",              # output folder (its `runs/` pre-training is shared with `reproduce`)
                    seeds=(0, 1, 2),                  # one run of every method and held-out task per seed
@@ -483,7 +489,7 @@ def generalisation(profile: Profile | str = "quick",  # a `Profile` or its name
             f = name(t, s)
             if f.exists():
                 j = json.loads(f.read_text())
-                if same_settings(j.get("profile_settings"), prof) and all(m in j["runs"] for m in methods): jobs[t, s] = j
+                if reusable(j, prof, methods): jobs[t, s] = j
     todo = [(t, prof, s, out, methods, device) for t in held_out for s in seeds if (t, s) not in jobs]
     def keep(key, j):  # as each job finishes: a later failure or Ctrl-C keeps it
         jobs[j["task"], j["seed"]] = j
@@ -663,7 +669,9 @@ def write_generalisation(res: dict, out) -> dict:
 # %% [markdown]
 # The tiny profile, one held-out task, one seed, end to end in a temporary folder; then again on the same folder,
 # which resumes (nothing is trained) and gives the same numbers. A finished held-out run is reused only if the profile
-# settings it reads are unchanged (a change to the sequential learners' settings, which it never reads, keeps it).
+# settings it reads are unchanged (a change to the sequential learners' settings, which it never reads, keeps it), and
+# only if its MoLaP's primitives came from observables (a job saved before then, its primitives read from the
+# generator's records, is run again).
 
 # %%
 out = Path(tempfile.mkdtemp())
@@ -681,6 +689,9 @@ test_eq(sorted(p.name for p in (out / "generalisation").glob("*.json")), ["MemPr
 saved = json.loads((out / "generalisation" / "MemPro-tiny-seed0.json").read_text())["profile_settings"]
 test_eq(same_settings(saved, replace(tiny, sequential=replace(tiny.sequential, steps=7))), True)   # a setting it never reads
 test_eq(same_settings(saved, replace(tiny, molap=replace(tiny.molap, steps=21))), False)           # one it does: run again
+job = json.loads((out / "generalisation" / "MemPro-tiny-seed0.json").read_text())
+test_eq(reusable(job, tiny, METHODS), True)
+test_eq(reusable({k: v for k, v in job.items() if k != "primitives_source"}, tiny, METHODS), False)  # made on the records
 test_eq(sorted(small["held_out"]["MemPro"]), sorted(METHODS))
 st = small["stage_seconds"]["MemPro"][0]  # the time of each stage, all within the job's one uninterrupted run here
 test_close(st["learners"], sum(e["seconds"] for e in small["held_out"]["MemPro"].values()), eps=1e-6)
