@@ -531,9 +531,11 @@ def plot_history(histories: dict,   # label -> history dict (from `TrainResult.h
                  tasks=None,        # tasks to draw (default: all in the first history)
                  axes=None,
                  trials_per_step: dict | None = None,  # label -> trials per task per step: x axis in trials per task
+                 each_task: str = "lines",  # the tasks beside the mean: "lines" (one thin line each) or "worst" (the lowest, dashed)
                 ):
-    "Loss and accuracy curves of one or several runs (thin: per task, thick: mean); returns the figure."
+    "Loss and accuracy curves of one or several runs (thick: mean over tasks; thin: each task, or the worst); returns the figure."
     import matplotlib.pyplot as plt
+    if each_task not in ("lines", "worst"): raise ValueError(f"each_task must be 'lines' or 'worst'; got {each_task!r}")
     first = next(iter(histories.values()))
     tasks = list(tasks or first["accuracy"])
     if axes is None:
@@ -544,15 +546,19 @@ def plot_history(histories: dict,   # label -> history dict (from `TrainResult.h
         loss = torch.tensor(h["loss"])
         w = max(1, min(len(loss) // 20, 50))  # moving average: interleaved tasks make the raw loss jumpy
         smooth = loss.unfold(0, w, 1).mean(1) if len(loss) >= w else loss
-        k = max(1, len(loss) // 1500)  # the raw loss of a long run thinned to ≤ ~1,500 points: the same cloud, a light figure
-        axes[0].plot(h["step"][::k], loss[::k], color=c, lw=0.5, alpha=0.25)
+        every = max(1, len(loss) // 1500)  # a long run's raw loss thinned to ≤ ~1,500 points: the same cloud, lighter
+        axes[0].plot(h["step"][::every], loss[::every], color=c, lw=0.5, alpha=0.25)
         axes[0].plot(h["step"][w - 1:], smooth, color=c, lw=1.5, label=label)
         acc = torch.tensor([h["accuracy"][t] for t in tasks if t in h["accuracy"]])
         axes[1].plot(h["eval_step"], acc.mean(0), color=c, lw=2, label=f"{label} (mean)")
-        for row in acc: axes[1].plot(h["eval_step"], row, color=c, lw=0.6, alpha=0.35)
+        if each_task == "worst":  # many runs in one panel: nine thin lines each would hide the means
+            axes[1].plot(h["eval_step"], acc.min(0).values, color=c, lw=0.9, ls="--")
+        else:
+            for row in acc: axes[1].plot(h["eval_step"], row, color=c, lw=0.6, alpha=0.35)
     xlabel = "trials per task" if trials_per_step else "step"
     axes[0].set(yscale="log", xlabel=xlabel, ylabel="training loss")
-    axes[1].set(xlabel=xlabel, ylabel="fraction correct", ylim=(-0.02, 1.02), title="thin: each task; thick: mean")
+    title = "thin: each task; thick: mean" if each_task == "lines" else "solid: mean over tasks; dashed: the worst task"
+    axes[1].set(xlabel=xlabel, ylabel="fraction correct", ylim=(-0.02, 1.02), title=title)
     axes[1].legend(fontsize=8, loc="lower right"); axes[0].legend(fontsize=8)
     return axes[0].figure
 
@@ -567,6 +573,7 @@ plot_history({"shared network, 64 units": res.history});
 test_eq(len(res.history["step"]), 300)
 test_eq(res.history["eval_step"], [50, 100, 150, 200, 250, 300])
 assert res.history["loss"][-1] < res.history["loss"][0] / 2  # it learns something
+test_fail(lambda: plot_history({"a": res.history}, each_task="thin"), contains="'lines' or 'worst'")
 
 
 # %% [markdown]

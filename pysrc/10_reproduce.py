@@ -150,7 +150,8 @@ def plot_learning(results: dict):
     "Loss and fraction correct against trials per task, every method learning all tasks at once (first seed)."
     M = results["methods"]
     methods = [m for m in METHOD_ORDER if m in M]
-    return plot_history({m: M[m]["history"] for m in methods}, trials_per_step={m: M[m]["trials_per_step"] for m in methods})
+    return plot_history({m: M[m]["history"] for m in methods}, trials_per_step={m: M[m]["trials_per_step"] for m in methods},
+                        each_task="worst")  # many methods: the mean and the worst task of each stay readable
 
 def plot_cost(results: dict):
     "Trained parameters per task and parameter updates per method (log scale); returns the figure."
