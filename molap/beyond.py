@@ -179,7 +179,7 @@ GYM_METHODS = {
 }
 
 def _shipped(method: str, seed: int):
-    "A shipped full-profile network: `method`'s own seed if it ships, else its seed 0 (the joint network ships one)."
+    "A shipped full-profile network: `method`'s own seed if it ships, else its seed 0."
     from molap.reproduce import load_network, network_file
     s = seed if network_file(method, "full", seed).exists() else 0
     return load_network(method, "full", s)[0], s
@@ -470,14 +470,14 @@ def gym_claims_markdown(res: dict) -> str:
            (f"- **They cannot carry {len(cannot)} of {n}**: {_names(cannot)}: MoLaP ends below the network from scratch "
             "in every seed (" + "; ".join(f"{c['task'].removesuffix('-v0')} {c['mean']['molap']:.2f} vs "
                                         f"{c['mean']['scratch']:.2f}" for c in cannot) + ")." if cannot else
-            f"- **MoLaP falls behind nowhere**: on no task does it end below the network from scratch in every seed."),
+            f"- **No task where MoLaP is behind in every seed**: on none does it end below the network from scratch in {seeds}."),
            f"- **Neither, within the seeds' spread**: {_names(rest)}."]
     if "joint" in res["methods"]:
         by = {v: [c for c in cs if c["final"]["joint"] == v] for v in ("better", "worse", "no clear difference")}
+        count = lambda v: (f"{len(by[v])} (" + ", ".join(c["task"].removesuffix("-v0") for c in by[v]) + ")") if by[v] else "none"
         out.append(f"- **Against the joint network's frozen recurrent weights** (same new input and output weights), "
-                   f"MoLaP's modules end better on {len(by['better'])} task{'' if len(by['better']) == 1 else 's'} "
-                   f"({_names(by['better'])}), worse on "
-                   f"{len(by['worse'])} ({_names(by['worse'])}), and alike on {len(by['no clear difference'])}.")
+                   f"MoLaP's modules end better on {count('better')}, worse on {count('worse')}, and alike on "
+                   f"{len(by['no clear difference'])} of {n} tasks.")
     p = {m: [v["methods"][m]["trained_parameters"] for v in res["tasks"].values()] for m in res["methods"]}
     if "scratch" in p:
         frac = [a / b for a, b in zip(p["molap"], p["scratch"])]

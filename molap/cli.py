@@ -1,4 +1,4 @@
-"""One command line for the main jobs: draw the corpus, and (as the package grows) reproduce the paper.
+"""One command line for the main jobs: reproduce the paper's comparison, perturb the networks, hold tasks out, learn the field's tasks on the shipped modules.
 
 Docs: https://molap-dev.github.io/molap/cli.html.md"""
 

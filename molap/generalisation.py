@@ -22,6 +22,7 @@ from .pretraining import answer_primitives, answer_ccas, decision_weights, pretr
 from .multitask import module_stage, molap_network
 from .baselines import separate_networks, joint_network, joint_task_config, cost_summary
 from .robustness import load_robustness
+from .reproduce import tasks_verdict, PAPER_RANGES
 
 # %% auto #0
 __all__ = ['METHODS', 'TARGET', 'REPRODUCE_HELD_OUT', 'REPRODUCE_LEARNERS', 'UNUSED_SETTINGS', 'MARGIN', 'STYLE', 'other_tasks',
@@ -443,6 +444,14 @@ def _oracle_note(res: dict) -> str:
     return ("; run on the records-fed MoLaP (molap-oracle), not yet re-run on the observables one"
             if res.get("primitives_source") == "oracle" else "")
 
+def _over_distribution(m: dict, target: float) -> str:
+    "', over the whole task distribution on k of 9': MoLaP's shipped networks (`m`'s seeds) rescored, if they were."
+    try: over = load_results("full-over-trials")["networks"].get("molap", {})
+    except FileNotFoundError: return ""
+    if sorted(map(int, over)) != sorted(m["seeds"]): return ""  # scores of other networks than these
+    mean = {t: statistics.fmean(a[t] for a in over.values()) for t in TASK_NAMES}
+    return f", over the whole task distribution on {sum(v >= target for v in mean.values())} of 9"
+
 def paper_claims(results: dict | None = None,  # the full profile's results (default: shipped)
                 ) -> list:                     # one dict per claim: claim, paper, we_find, verdict, evidence
     "The paper's claims, each with what the shipped results find and a verdict computed from them."
@@ -454,9 +463,10 @@ def paper_claims(results: dict | None = None,  # the full profile's results (def
     seeds = lambda r: f"{len(r['seeds'])} seed{'s' * (len(r['seeds']) > 1)}"
     rows = [dict(claim="All nine tasks learned well", paper="≈ 0.96–1.00 correct on every task (v1 figure)",
                  we_find=f"MoLaP {m['mean_accuracy']:.3f} mean ({seeds(m)}), ≥ 0.95 on {len(ok)} of 9 (lowest {low} "
-                         f"{m['accuracy'][low]:.3f}); separate networks {sep['mean_accuracy']:.3f} ({seeds(sep)}), "
-                         f"the joint network {R['joint']['mean_accuracy']:.3f} ({seeds(R['joint'])}), both tuned alike",
-                 verdict="holds" if len(ok) == n else "holds on most tasks" if len(ok) >= n - 2 else "fails",
+                         f"{m['accuracy'][low]:.3f}){_over_distribution(m, 0.95)}; separate networks "
+                         f"{sep['mean_accuracy']:.3f} ({seeds(sep)}), the joint network {R['joint']['mean_accuracy']:.3f} "
+                         f"({seeds(R['joint'])}), both tuned alike",
+                 verdict=tasks_verdict(len(ok), n),
                  evidence="reproduce.html")]
     cm, cs = cost_summary(m, "full"), cost_summary(sep, "full")
     params_total = (m["trained_parameters_per_task"] * n + m["pretraining"]["trained_parameters"]) / (sep["trained_parameters_per_task"] * n)
@@ -489,11 +499,17 @@ def paper_claims(results: dict | None = None,  # the full profile's results (def
                      verdict="holds" if len(fq) == len(gq["held_out"]) and len(ff) == len(gf["held_out"]) else
                              "partly" if fq or ff else "fails", evidence="generalisation.html"))
     if "dni" in R:
-        rows.append(dict(claim="No forgetting (against DNI)", paper="DNI ends ≈ 0.58–0.73 on T1–T8; MoLaP needs no protection",
-                         we_find=f"after all nine tasks DNI {R['dni']['mean_accuracy']:.3f}, naive fine-tuning "
+        lo, hi = PAPER_RANGES["dni"]
+        dni8 = [R["dni"]["accuracy"][t] for t in TASK_NAMES[:8]]  # the paper's range is for T1–T8
+        stronger = statistics.fmean(dni8) > hi  # our DNI forgets less than the paper's figure shows
+        above = ", above the paper's" if stronger else ""
+        rows.append(dict(claim="No forgetting (against DNI)", paper=f"DNI ends ≈ {lo:.2f}–{hi:.2f} on T1–T8; MoLaP needs no protection",
+                         we_find=f"after all nine tasks DNI {R['dni']['mean_accuracy']:.3f} ({min(dni8):.2f}–{max(dni8):.2f} "
+                                 f"on T1–T8, mean {statistics.fmean(dni8):.2f}{above}), naive fine-tuning "
                                  f"{R['sequential']['mean_accuracy']:.3f}; MoLaP {m['mean_accuracy']:.3f} (a task's weights "
                                  "are never touched again)",
-                         verdict="holds" if m["mean_accuracy"] > R["dni"]["mean_accuracy"] else "fails", evidence="sequential.html"))
+                         verdict=("holds" + (", against a DNI that forgets far less than the paper's" if stronger else ""))
+                                 if m["mean_accuracy"] > R["dni"]["mean_accuracy"] else "fails", evidence="sequential.html"))
     return rows
 
 def claims_table(rows: list) -> str:

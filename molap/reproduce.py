@@ -26,9 +26,9 @@ from .baselines import joint_network, joint_task_config
 
 # %% auto #0
 __all__ = ['METHOD_ORDER', 'ALL_METHODS', 'CHANCE', 'COST_KEYS', 'METHOD_COLOURS', 'PAPER_RANGES', 'OVER_TRIALS_SEED',
-           'compact_history', 'summarise', 'method_colour', 'plot_accuracy', 'plot_learning', 'plot_cost', 'claims',
-           'report_markdown', 'reproduce', 'network_file', 'load_network', 'accuracy_over_trials', 'plot_overview',
-           'plot_headline', 'plot_total_cost']
+           'compact_history', 'summarise', 'method_colour', 'plot_accuracy', 'plot_learning', 'plot_cost',
+           'tasks_verdict', 'claims', 'report_markdown', 'reproduce', 'network_file', 'load_network',
+           'accuracy_over_trials', 'plot_overview', 'plot_headline', 'plot_total_cost']
 
 # %% ../nbs/10_reproduce.ipynb #323470c7
 METHOD_ORDER = tuple(method_name(v) for v in VARIANTS) + BASELINES  # MoLaP (default), its variants, the baselines
@@ -142,6 +142,10 @@ def _cost_claim(m: dict, sep: dict, profile: str) -> str:
             + ("The claim holds for updates; " if ratio("updates") < 1 else "The claim fails for updates; ")
             + ("not for wall-clock time here." if ratio("seconds") >= 1 else "and for time."))
 
+def tasks_verdict(n_ok: int, n: int = len(TASK_NAMES)) -> str:
+    "The verdict on 'all nine tasks learned well' from how many of `n` tasks reach the target: one rule for every page."
+    return "holds" if n_ok == n else "holds on most tasks" if n_ok >= n - 2 else "fails"
+
 def claims(results: dict, target: float = 0.95) -> list:
     "The paper's first claim checked on `results`, as Markdown bullets written from the numbers."
     R, out = results["methods"], []
@@ -155,8 +159,9 @@ def claims(results: dict, target: float = 0.95) -> list:
     out.append(f"- **All nine tasks learned well (≥ {target}):** MoLaP on {len(ok(m))} of 9"
                + (f" ({', '.join(ok(m))})" if ok(m) else "") + f" ({seeds(m)}), separate networks on {len(ok(sep))} of 9"
                + f" ({seeds(sep)})" + (f", the joint network on {len(ok(R['joint']))} of 9 ({seeds(R['joint'])})"
-                                       if "joint" in R else "") + ". " + ("The claim holds here." if len(ok(m)) == 9 else
-               "The claim does not hold at this profile."))
+                                       if "joint" in R else "") + ". "
+               + {"holds": "The claim holds here.", "holds on most tasks": "The claim holds on most tasks here.",
+                  "fails": "The claim does not hold at this profile."}[tasks_verdict(len(ok(m)))])
     out.append(f"- **Far fewer trained parameters:** MoLaP trains {m['trained_parameters_per_task']:,} parameters per "
                f"task, {share:.1%} of a separate network's {sep['trained_parameters_per_task']:,}; counting the "
                f"modules' pre-training ({m.get('pretraining', {}).get('trained_parameters', 0):,} parameters, once for "
@@ -356,7 +361,7 @@ def plot_overview():
     from matplotlib.patches import FancyBboxPatch
     fig, ax = plt.subplots(figsize=(11, 2.6)); ax.set(xlim=(0, 11), ylim=(0, 2.6)); ax.axis("off")
     steps = [("Task corpus", "nine tasks T1–T9:\ninputs x(t), targets y(t)"),
-             ("Latent primitives", "CCA of the corpus:\nU = XA, V = YB\nsplit over 3 modules"),
+             ("Latent primitives", "per task, a CCA of the\ninputs against the answer\nso far (from the targets):\nU = XA, V = YB, split\nover 3 modules"),
              ("Modules pre-trained", "M1–M3, the diagonal\nblocks of one J:\nmodule i turns U_i into V_i"),
              ("Tasks on a frozen J", "J frozen, shared;\neach task trains only\nits own I_T and O_T")]
     for k, (head, body) in enumerate(steps):

@@ -15,8 +15,8 @@
 #
 # This notebook builds the corpus one piece at a time: the clock, the epochs of a trial, the stimuli of each task,
 # the three tensors a network sees (inputs, targets, loss mask), the score of the paper, and the loss. Every number
-# comes from the reference specification (`SPEC-tasks.md` in the project's shared notes), which collects the facts
-# of Yang et al. (2019) and Duncker et al. (2020); no code of either is used.
+# comes from our written specification of the tasks, which collects the facts of Yang et al. (2019) and Duncker et
+# al. (2020) on the epochs, stimuli and score; no code of either is used.
 
 # %%
 #| eval: false

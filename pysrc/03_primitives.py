@@ -23,8 +23,10 @@
 # related become the things the modules know how to do.
 #
 # This notebook builds the samples, the CCA (in torch, from its definition), the split over modules, and looks at
-# what the primitives are. The pre-training notebook uses `CCA.project` to turn any batch into module inputs U and
-# targets V.
+# what the primitives are, read the paper's figure literally: one CCA of the pooled corpus, inputs and targets at the
+# same step (lag 0). It also shows why that reading cannot give the memory tasks what they need. The primitives MoLaP
+# ships with are built in [pre-training](pretraining.html): the *answer* primitives, the same CCA fitted per task
+# between the inputs and the answer so far (read off the targets); the lag-0 CCA stays as an ablation.
 
 # %% [markdown]
 # ### What is the paper's and what is ours

@@ -377,7 +377,7 @@ test_eq(random_modules(seed=0).J.detach(), pretraining_network(cca_p, seed=0).J.
 #    Each batch uses its own task's A_T, B_T: the role I_T plays at task time.
 #
 # **What is the paper's and what is ours.** The paper's: modules pre-trained on canonical pairs of inputs against
-# targets, one slice of pairs per module. Ours, all of it from a side study of this project (study 9): the
+# targets, one slice of pairs per module. Ours, all of it from a side study of this project (not published): the
 # answer-so-far target, the per-task and per-block CCA, the response plane given to two modules, and the warm start
 # of the task stage that goes with it (in the MoLaP notebook), and answers that carry strength. The study measured
 # it at the quick scale with 600 pre-training steps at lr 3e-3, which the quick profile now uses; at the quick scale

@@ -90,7 +90,7 @@ separate_networks(), joint_network()
 # units, `profile.separate` and `profile.joint` for their training. **quick** is small enough for the tests and the
 # docs build on two CPU cores: 64 units and a few hundred steps. It shows the machinery and the early shape of the
 # learning curves, *not* the paper's numbers: the networks are far from trained. **full** is the reference scale
-# (256 units, batches of 64), run once and shipped with the package (below).
+# (256 units, batches of 64), run on three seeds and shipped with the package (below).
 
 # %%
 #| export
@@ -253,8 +253,8 @@ assert (acc["DelayPro"] + acc["DelayAnti"]) / 2 > max(acc[t] for t in TASK_NAMES
 # %% [markdown]
 # ## The full profile
 #
-# The full profile was run once, at the reference size, and its records ship with the package. `load_results`
-# reads them; nothing is retrained.
+# The full profile ran at the reference size (the seeds of each method: below), and its records ship with the
+# package. `load_results` reads them; nothing is retrained.
 
 # %% [markdown]
 # The full profile's numbers, as shipped (`molap reproduce --profile full`, then `tools/ship_results.py`):

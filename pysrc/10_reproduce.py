@@ -192,6 +192,10 @@ def _cost_claim(m: dict, sep: dict, profile: str) -> str:
             + ("The claim holds for updates; " if ratio("updates") < 1 else "The claim fails for updates; ")
             + ("not for wall-clock time here." if ratio("seconds") >= 1 else "and for time."))
 
+def tasks_verdict(n_ok: int, n: int = len(TASK_NAMES)) -> str:
+    "The verdict on 'all nine tasks learned well' from how many of `n` tasks reach the target: one rule for every page."
+    return "holds" if n_ok == n else "holds on most tasks" if n_ok >= n - 2 else "fails"
+
 def claims(results: dict, target: float = 0.95) -> list:
     "The paper's first claim checked on `results`, as Markdown bullets written from the numbers."
     R, out = results["methods"], []
@@ -205,8 +209,9 @@ def claims(results: dict, target: float = 0.95) -> list:
     out.append(f"- **All nine tasks learned well (≥ {target}):** MoLaP on {len(ok(m))} of 9"
                + (f" ({', '.join(ok(m))})" if ok(m) else "") + f" ({seeds(m)}), separate networks on {len(ok(sep))} of 9"
                + f" ({seeds(sep)})" + (f", the joint network on {len(ok(R['joint']))} of 9 ({seeds(R['joint'])})"
-                                       if "joint" in R else "") + ". " + ("The claim holds here." if len(ok(m)) == 9 else
-               "The claim does not hold at this profile."))
+                                       if "joint" in R else "") + ". "
+               + {"holds": "The claim holds here.", "holds on most tasks": "The claim holds on most tasks here.",
+                  "fails": "The claim does not hold at this profile."}[tasks_verdict(len(ok(m)))])
     out.append(f"- **Far fewer trained parameters:** MoLaP trains {m['trained_parameters_per_task']:,} parameters per "
                f"task, {share:.1%} of a separate network's {sep['trained_parameters_per_task']:,}; counting the "
                f"modules' pre-training ({m.get('pretraining', {}).get('trained_parameters', 0):,} parameters, once for "
@@ -392,6 +397,7 @@ fake = dict(seeds=[0], methods={"molap": dict(accuracy={t: 1.0 for t in TASK_NAM
                                               mean_accuracy=1.0),
                                 "separate": dict(accuracy={t: 0.5 for t in TASK_NAMES}, trained_parameters_per_task=100)})
 test_eq("The claim holds here." in claims(fake)[0], True)
+test_eq([tasks_verdict(k) for k in (9, 8, 7, 6)], ["holds", "holds on most tasks", "holds on most tasks", "fails"])
 test_eq("10.0%" in claims(fake)[1], True)
 test_eq(set(results["methods"]), set(ALL_METHODS))
 for m, r in results["methods"].items():
@@ -714,7 +720,8 @@ Markdown("\n".join(claims(full)) + "\n\n" + f"Pre-training R² per module: "
 # %% [markdown]
 # **Pre-training length.** MoLaP's decision-task errors are the low-coherence trials ([dynamics](dynamics.html)), and
 # the modules' own answers on decision trials were the limit: pre-trained for 800 steps (the first full run), M2 and
-# M3 alone answered 0.74–0.81 of decision trials right. Pre-training four times longer (3,200 steps, now the full
+# M3 alone got too many decision trials wrong (measured then; those modules do not ship). Pre-training four times
+# longer (3,200 steps, now the full
 # profile's setting) was run on seeds 0, 1 and 2; both lengths on seed 0, same everything else:
 
 # %%
@@ -938,7 +945,7 @@ def plot_overview():
     from matplotlib.patches import FancyBboxPatch
     fig, ax = plt.subplots(figsize=(11, 2.6)); ax.set(xlim=(0, 11), ylim=(0, 2.6)); ax.axis("off")
     steps = [("Task corpus", "nine tasks T1–T9:\ninputs x(t), targets y(t)"),
-             ("Latent primitives", "CCA of the corpus:\nU = XA, V = YB\nsplit over 3 modules"),
+             ("Latent primitives", "per task, a CCA of the\ninputs against the answer\nso far (from the targets):\nU = XA, V = YB, split\nover 3 modules"),
              ("Modules pre-trained", "M1–M3, the diagonal\nblocks of one J:\nmodule i turns U_i into V_i"),
              ("Tasks on a frozen J", "J frozen, shared;\neach task trains only\nits own I_T and O_T")]
     for k, (head, body) in enumerate(steps):

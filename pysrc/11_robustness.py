@@ -869,7 +869,7 @@ Markdown("\n".join(f"- {m}: {', '.join(wide(shipped['full'], m)) or 'none'}" for
 # Our reading: a curve's interval is wide where networks of the same method (or draws of the same perturbation)
 # break at different magnitudes, so the spread is between networks, not measurement noise; more trials would not
 # narrow it, only more networks. The verdicts above come from intervals of the *difference* of areas, paired by seed
-# and draw, which are narrower than these.
+# and draw: pairing removes what the networks of two methods share, not the spread between networks of one method.
 
 # %%
 test_eq(all(n_seeds(m) >= 3 for m in ("molap", "separate", "joint")), True)  # the text's "three seeds"

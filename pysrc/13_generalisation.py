@@ -43,6 +43,7 @@ from molap.pretraining import answer_primitives, answer_ccas, decision_weights, 
 from molap.multitask import module_stage, molap_network
 from molap.baselines import separate_networks, joint_network, joint_task_config, cost_summary
 from molap.robustness import load_robustness
+from molap.reproduce import tasks_verdict, PAPER_RANGES
 
 # %%
 #| hide
@@ -712,8 +713,9 @@ test_fail(lambda: generalisation(tiny, out / "generalisation.json", progress=Fal
 # molap generalise --profile quick --seeds 0 1 2 --out DIR
 # ```
 #
-# **The full profile** is nine leave-one-out pre-trainings per seed, each ≈ 35 minutes of one core (3,200 steps
-# over eight tasks), plus the joint network on the other eight and the learners: several hours per seed. Part of it
+# **The full profile** is nine leave-one-out pre-trainings per seed (3,200 steps over eight tasks each), plus the joint
+# network on the other eight and the learners: about an hour of one core per held-out task and seed (the time of each
+# stage: the section on the full profile below). Part of it
 # ships (which tasks and seeds: the section on the full profile below, read from `generalisation-full.json`);
 # `molap generalise --profile full --out DIR` runs the rest (resumably).
 
@@ -855,8 +857,8 @@ Markdown(f"""
   held out, {min(H[t]['molap-warm']['final'] for t in decisions):.2f}–{max(H[t]['molap-warm']['final'] for t in decisions):.2f} warm),
   so "facilitated" there means "learned better than the alternatives", not "learned well".
 
-The full profile's numbers are not shipped yet (see above: nine leave-one-out pre-trainings at ≈ 35 min each on one
-core, per seed).
+At the full profile, {len(load_generalisation("full")["held_out"])} of the nine held-out tasks ship so far (one seed):
+the section on the full profile below.
 """)
 
 # %%
@@ -1012,6 +1014,14 @@ def _oracle_note(res: dict) -> str:
     return ("; run on the records-fed MoLaP (molap-oracle), not yet re-run on the observables one"
             if res.get("primitives_source") == "oracle" else "")
 
+def _over_distribution(m: dict, target: float) -> str:
+    "', over the whole task distribution on k of 9': MoLaP's shipped networks (`m`'s seeds) rescored, if they were."
+    try: over = load_results("full-over-trials")["networks"].get("molap", {})
+    except FileNotFoundError: return ""
+    if sorted(map(int, over)) != sorted(m["seeds"]): return ""  # scores of other networks than these
+    mean = {t: statistics.fmean(a[t] for a in over.values()) for t in TASK_NAMES}
+    return f", over the whole task distribution on {sum(v >= target for v in mean.values())} of 9"
+
 def paper_claims(results: dict | None = None,  # the full profile's results (default: shipped)
                 ) -> list:                     # one dict per claim: claim, paper, we_find, verdict, evidence
     "The paper's claims, each with what the shipped results find and a verdict computed from them."
@@ -1023,9 +1033,10 @@ def paper_claims(results: dict | None = None,  # the full profile's results (def
     seeds = lambda r: f"{len(r['seeds'])} seed{'s' * (len(r['seeds']) > 1)}"
     rows = [dict(claim="All nine tasks learned well", paper="≈ 0.96–1.00 correct on every task (v1 figure)",
                  we_find=f"MoLaP {m['mean_accuracy']:.3f} mean ({seeds(m)}), ≥ 0.95 on {len(ok)} of 9 (lowest {low} "
-                         f"{m['accuracy'][low]:.3f}); separate networks {sep['mean_accuracy']:.3f} ({seeds(sep)}), "
-                         f"the joint network {R['joint']['mean_accuracy']:.3f} ({seeds(R['joint'])}), both tuned alike",
-                 verdict="holds" if len(ok) == n else "holds on most tasks" if len(ok) >= n - 2 else "fails",
+                         f"{m['accuracy'][low]:.3f}){_over_distribution(m, 0.95)}; separate networks "
+                         f"{sep['mean_accuracy']:.3f} ({seeds(sep)}), the joint network {R['joint']['mean_accuracy']:.3f} "
+                         f"({seeds(R['joint'])}), both tuned alike",
+                 verdict=tasks_verdict(len(ok), n),
                  evidence="reproduce.html")]
     cm, cs = cost_summary(m, "full"), cost_summary(sep, "full")
     params_total = (m["trained_parameters_per_task"] * n + m["pretraining"]["trained_parameters"]) / (sep["trained_parameters_per_task"] * n)
@@ -1058,11 +1069,17 @@ def paper_claims(results: dict | None = None,  # the full profile's results (def
                      verdict="holds" if len(fq) == len(gq["held_out"]) and len(ff) == len(gf["held_out"]) else
                              "partly" if fq or ff else "fails", evidence="generalisation.html"))
     if "dni" in R:
-        rows.append(dict(claim="No forgetting (against DNI)", paper="DNI ends ≈ 0.58–0.73 on T1–T8; MoLaP needs no protection",
-                         we_find=f"after all nine tasks DNI {R['dni']['mean_accuracy']:.3f}, naive fine-tuning "
+        lo, hi = PAPER_RANGES["dni"]
+        dni8 = [R["dni"]["accuracy"][t] for t in TASK_NAMES[:8]]  # the paper's range is for T1–T8
+        stronger = statistics.fmean(dni8) > hi  # our DNI forgets less than the paper's figure shows
+        above = ", above the paper's" if stronger else ""
+        rows.append(dict(claim="No forgetting (against DNI)", paper=f"DNI ends ≈ {lo:.2f}–{hi:.2f} on T1–T8; MoLaP needs no protection",
+                         we_find=f"after all nine tasks DNI {R['dni']['mean_accuracy']:.3f} ({min(dni8):.2f}–{max(dni8):.2f} "
+                                 f"on T1–T8, mean {statistics.fmean(dni8):.2f}{above}), naive fine-tuning "
                                  f"{R['sequential']['mean_accuracy']:.3f}; MoLaP {m['mean_accuracy']:.3f} (a task's weights "
                                  "are never touched again)",
-                         verdict="holds" if m["mean_accuracy"] > R["dni"]["mean_accuracy"] else "fails", evidence="sequential.html"))
+                         verdict=("holds" + (", against a DNI that forgets far less than the paper's" if stronger else ""))
+                                 if m["mean_accuracy"] > R["dni"]["mean_accuracy"] else "fails", evidence="sequential.html"))
     return rows
 
 def claims_table(rows: list) -> str:
@@ -1080,7 +1097,12 @@ Markdown(claims_table(paper_claims()))
 # %%
 rows = paper_claims()
 test_eq(len(rows), 5)
-assert all(r["verdict"] for r in rows) and rows[0]["verdict"] in ("holds", "holds on most tasks", "fails")
+assert all(r["verdict"] for r in rows)
+test_eq(rows[0]["verdict"], tasks_verdict(sum(full["methods"]["molap"]["accuracy"][t] >= 0.95 for t in TASK_NAMES)))
+assert ("over the whole task distribution on 9 of 9" in rows[0]["we_find"]) == all(  # the distribution's count, as computed
+    statistics.fmean(a[t] for a in load_results("full-over-trials")["networks"]["molap"].values()) >= 0.95 for t in TASK_NAMES)
 # a verdict follows the numbers: with every task pushed below 0.95 the first claim fails
 bad = dict(full, methods=dict(full["methods"], molap=dict(full["methods"]["molap"], accuracy={t: 0.5 for t in TASK_NAMES})))
 test_eq(paper_claims(bad)[0]["verdict"], "fails")
+dni8 = statistics.fmean(full["methods"]["dni"]["accuracy"][t] for t in TASK_NAMES[:8])  # against the paper's T1–T8 range
+test_eq("forgets far less" in rows[-1]["verdict"], dni8 > PAPER_RANGES["dni"][1])

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # The `molap` command
 #
-# > One command line for the main jobs: draw the corpus, and (as the package grows) reproduce the paper.
+# > One command line for the main jobs: reproduce the paper's comparison, perturb the networks, hold tasks out, learn the field's tasks on the shipped modules.
 
 # %% [markdown]
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/molap-dev/molap/blob/main/nbs/20_cli.ipynb)
@@ -39,10 +39,10 @@ from fastcore.test import *
 # %% [markdown]
 # ## The sub-commands
 #
-# - `molap tasks --out DIR`: the first job a new user runs; one batch of every task, a figure of its first trial, and
+# - `molap tasks --out DIR`: a look at the corpus without training; one batch of every task, a figure of its first trial, and
 #   a table of the epochs drawn next to the ranges they come from (`draw_corpus` of [the tasks](tasks.html)).
 # - `molap baselines --out DIR`: trains the separate and joint baselines ([baselines](baselines.html)).
-# - `molap reproduce --out DIR`: the whole comparison, figures, `report.md` and `results.json`
+# - `molap reproduce --out DIR`: the main job, the one the home page's quick start runs; the whole comparison, figures, `report.md` and `results.json`
 #   ([the reproduction](reproduce.html)), then the robustness analysis of the networks it trained, with two
 #   perturbation draws per magnitude (`--no-robustness` skips it);
 # - `molap robustness --out DIR`: the perturbation suite and the module lesions on every method's trained networks,

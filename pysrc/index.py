@@ -18,11 +18,25 @@
 #| hide
 # %pip install -q "molap @ git+https://github.com/molap-dev/molap"
 
+# %%
+#| echo: false
+from IPython.display import Markdown
+from molap.core import load_results
+from molap.training import get_profile
+from molap.jobs import full_jobs
+_Q, _F = load_results("quick")["methods"], load_results("full")["methods"]
+Markdown(f"What to expect: the quick profile trains small networks ({get_profile('quick').n_rec} units) for a few "
+         f"hundred steps, so its numbers show the machinery, not the paper's (MoLaP {_Q['molap']['mean_accuracy']:.2f} "
+         f"mean fraction correct there, against {_F['molap']['mean_accuracy']:.3f} at the reference scale). Everything "
+         f"below reads the full profile, whose networks and numbers ship with the package; retraining all of it on three "
+         f"seeds is about {sum(r['core_hours'] for r in full_jobs()):.0f} core-hours ([jobs](jobs.html) lists each job "
+         f"and runs them on a Dask cluster).")
+
 # %% [markdown]
 # ## What MoLaP is
 #
 # Brains do not retrain everything for each new skill. MoLaP (Márton, Gagnon, Lajoie & Rajan, *Efficient and robust
-# multi-task learning in the brain with modular latent primitives*, arXiv 2105.14108) builds a recurrent network out
+# multi-task learning in the brain with modular latent primitives*, [arXiv 2105.14108](https://arxiv.org/abs/2105.14108)) builds a recurrent network out
 # of a few separate recurrent **modules** (a *structural* bias) whose dynamics are **pre-trained** on latent variables
 # extracted from the statistics of the whole task corpus (a *functional* bias). The recurrent weights J are then
 # frozen, and each task T learns only small input and output weights I_T and O_T around them:
@@ -30,8 +44,6 @@
 # %%
 #| echo: false
 import matplotlib.pyplot as plt
-from IPython.display import Markdown
-from molap.core import load_results
 from molap.reproduce import plot_overview, plot_headline, plot_total_cost
 from molap.generalisation import paper_claims, claims_table
 from molap.beyond import gym_claims_markdown, load_neurogym
@@ -46,9 +58,12 @@ plot_overview();
 # easily. molap rebuilds the method step by step with the baselines the paper compares against, and checks each
 # claim with code that runs. The paper's figures were available to us, its text was not: the lessons say which parts
 # are the paper's and which are our reconstruction, and every reconstructed choice is a parameter. Our latent
-# primitives (the *answer* primitives, [pre-training](pretraining.html)) are built only from what a network's training
-# data holds, the trials' input and target time series; a variant that reads the task generator's records instead
-# ships beside it as `molap-oracle`, an upper bound.
+# primitives are the *answer* primitives ([pre-training](pretraining.html)): for each task, a CCA between the inputs
+# and the answer so far, the direction the targets will report once the response is due. They are built only from
+# what a network's training data holds, the trials' input and target time series; a variant that reads the task
+# generator's records instead ships beside it as `molap-oracle`, an upper bound. The paper's figure read literally, a
+# single CCA of the pooled corpus at lag 0 (`molap-lag0`), and hand-designed primitives (`molap-v1`, after the paper's
+# first version) ship as ablations.
 #
 # ## What we find
 #
@@ -133,7 +148,7 @@ accuracy(batch.targets, batch), evaluate(net, ["ContextMemDm1"], task_config=con
 # | [The task corpus](tasks.html) | the nine tasks T1–T9, their inputs, targets, loss mask, score and loss |
 # | [Recurrent networks](networks.html) | leaky RNNs, modular networks with a block-structured J, perturbations, a fast BPTT |
 # | [Training](training.html) | the trainer: schedules, evaluation, exact resume, cost accounting |
-# | [Latent primitives](primitives.html) | CCA of the corpus: the latent variables the modules learn |
+# | [Latent primitives](primitives.html) | CCA, the paper's figure read literally (pooled, lag 0), and why the memory tasks need more |
 # | [Pre-training the modules](pretraining.html) | modules trained on the answer, lag-0 CCA or hand-designed (v1) primitives, and scored by their own answers |
 # | [MoLaP](molap.html) | multi-task learning on frozen modules, step by step, and the shipped pre-trained modules |
 # | [Baselines](baselines.html) | separate networks and a jointly trained network |
