@@ -13,13 +13,14 @@ recurrent noise on. Three timings, alternated in one run so that machine load hi
 Targets: bare/fast >= 0.6 (DESIGN.md); (bare + noise)/fast >= 0.75 (issue 27: the limit is the products plus the
 noise draw, both work the model needs). Ratios, measured in one run: they carry to other CPUs, milliseconds do not.
 """
-import argparse, statistics, sys, time
+import argparse, sys
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's molap, installed or not
 from molap.networks import LeakyRNN, recurrent_noise
+from timing import alternated_medians
 
 T, B, N_IN, N_REC, N_OUT = 150, 64, 25, 256, 3
 
@@ -70,12 +71,7 @@ def main(argv=None):
     from molap.networks import scan_kernels
     cases = {"bare": bare_products(), "fast": train_step(True), "python": train_step(True, "python"),
              "naive": train_step(False), "noise": noise_draw(), "noise_numpy": noise_draw_numpy()}
-    for run in cases.values(): run()  # warm up
-    times = {k: [] for k in cases}
-    for _ in range(repeats):
-        for k, run in cases.items():
-            t0 = time.perf_counter(); run(); times[k].append(time.perf_counter() - t0)
-    med = {k: statistics.median(v) for k, v in times.items()}
+    med = alternated_medians(cases, repeats)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread, T={T} B={B} n_rec={N_REC} n_in={N_IN}, "
           f"{repeats} repeats, medians")
     print(f"  bare products (3 x {T} mm [{B},{N_REC}]x[{N_REC},{N_REC}]): {1e3 * med['bare']:7.1f} ms")

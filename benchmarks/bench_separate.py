@@ -4,7 +4,7 @@ Run: OMP_NUM_THREADS=1 python benchmarks/bench_separate.py [--quick] [--repeats 
 
 Both timings alternate in one run (so machine load hits them alike); the ratio is what to compare across machines.
 """
-import argparse, statistics, sys, time
+import argparse, sys
 from pathlib import Path
 
 import torch
@@ -14,6 +14,7 @@ from molap.tasks import TASK_NAMES, TaskConfig, n_inputs, n_outputs
 from molap.networks import LeakyRNN
 from molap.training import TrainConfig, step_batches, step_loss
 from molap.baselines import separate_networks
+from timing import alternated_medians
 
 
 def step_functions(n_rec: int, batch_size: int, seed: int = 0):
@@ -41,12 +42,7 @@ def main(argv=None):
     repeats = 2 if args.quick else args.repeats
     for n_rec, batch in sizes:
         fs = dict(zip(("batched", "sequential"), step_functions(n_rec, batch)))
-        times = {k: [] for k in fs}
-        for f in fs.values(): f()  # warm-up
-        for _ in range(repeats):
-            for k, f in fs.items():
-                t0 = time.perf_counter(); f(); times[k].append(time.perf_counter() - t0)
-        med = {k: statistics.median(v) for k, v in times.items()}
+        med = alternated_medians(fs, repeats)
         print(f"{n_rec} units, batch {batch}: batched {med['batched'] * 1e3:.0f} ms, sequential "
               f"{med['sequential'] * 1e3:.0f} ms, speed-up sequential/batched {med['sequential'] / med['batched']:.2f}")
 

@@ -13,7 +13,7 @@ It also prints the share of the batch's (step, trial) pairs that only pad a shor
 every path does today and a length-aware scan could skip.
 Ratios, measured in one run: they carry to other CPUs, milliseconds do not.
 """
-import argparse, statistics, sys, time
+import argparse, sys
 from pathlib import Path
 
 import torch
@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's
 from molap.networks import ModularRNN
 from molap.tasks import TASK_NAMES, make_batch
 from molap.training import get_profile, stack_batches
+from timing import alternated_medians
 
 MODULES, TRIALS = (37, 110, 109), 64
 
@@ -62,12 +63,7 @@ def main(argv=None):
     x, task, lengths = stage_batch(8 if args.quick else TRIALS)
     model = ModularRNN(x.shape[-1], MODULES, 3, n_tasks=len(TASK_NAMES), seed=0).freeze_J()
     cases = {k: step(model, x, task, k) for k in ("tasks", "gathered", "one task")}
-    for run in cases.values(): run()  # warm up
-    times = {k: [] for k in cases}
-    for _ in range(repeats):
-        for k, run in cases.items():
-            t0 = time.perf_counter(); run(); times[k].append(time.perf_counter() - t0)
-    med = {k: statistics.median(v) for k, v in times.items()}
+    med = alternated_medians(cases, repeats)
     T, B = x.shape[:2]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread, modules {MODULES}, J frozen, T={T} B={B} "
           f"({len(TASK_NAMES)} tasks x {B // len(TASK_NAMES)}), {repeats} repeats, medians")
