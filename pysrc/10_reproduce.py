@@ -673,15 +673,16 @@ Markdown("\n".join(verdict(m) for m in METHOD_ORDER if m in full["methods"]))
 
 # %% [markdown]
 # **What this shows.** With the first reconstruction of the latent primitives (lag-0 CCA), MoLaP does *not* reproduce
-# the paper's figure. The CCA modules solve the two Delay tasks, which need no memory, and stay far from the target on
+# the paper's figure. The CCA modules solve the two Delay tasks, which need no memory, and stay below the target on
 # every task that must carry information across a delay (against untrained modules: below). The pre-training notebook
 # showed why: with samples taken one time step at a time, the canonical pairs beyond fixation carry almost nothing
 # (ρ₂, ρ₃ near zero), so M2 and M3 learn nothing that the tasks could use.
 #
 # The same frozen-J stage on the v1 hand-designed primitives, whose M2 and M3 learned to hold a stimulus, does much
 # better on the memory tasks while training the same small number of parameters. Modules whose dynamics carry
-# information across time are what make learning on a frozen J work. Caveat: each of these variants ran on one seed
-# (the stage each ran is stated below the recipe table and checked here).
+# information across time are what make learning on a frozen J work. Caveat: these variants ran on fewer seeds than
+# MoLaP, and seeds of one variant can differ widely (each variant's seeds and per-seed means below; the stage each ran
+# is stated below the recipe table and checked here).
 
 # %%
 A = {m: full["methods"][m]["accuracy"] for m in full["methods"]}
@@ -697,11 +698,14 @@ Markdown(f"On the seven memory tasks the mean fraction correct is {mean('molap-l
          + ("no better than untrained ones" if lag_vs_random <= 0.05 else f"better than untrained ones by {lag_vs_random:.2f}, and still far from the target")
          + " on these tasks" + (", on the identical task stage (MoLaP's own, for all three module ablations)." if all(stages.values()) else
                                 f"; not all on the same task stage (MoLaP's own for {', '.join(m for m, v in stages.items() if v) or 'none'}).")
-         )
+         + " Seeds, and each seed's mean over the memory tasks: " + "; ".join(
+             f"{m} " + ", ".join(f"seed {s} {sum(full['methods'][m]['accuracy_per_seed'][t][k] for t in memory) / len(memory):.2f}"
+                                 for k, s in enumerate(full["methods"][m]["seeds"])) for m in MODULE_ABLATIONS) + ".")
 
 # %%
 assert all(A[m][t] > 0.95 for m in ("molap-lag0", "molap-v1", "molap-random") for t in ("DelayPro", "DelayAnti"))
-assert mean("molap-lag0", memory) < 0.5 and mean("molap-v1", memory) > mean("molap-lag0", memory) + 0.2
+assert all(A["molap-lag0"][t] < 0.95 for t in memory)                    # below the target on every memory task
+assert mean("molap-v1", memory) > mean("molap-lag0", memory) + 0.1        # v1 does much better there
 assert share < 0.1
 
 # %% [markdown]
