@@ -453,8 +453,8 @@ class ModularRNN(_LeakyBase):
 
     def _run_tasks(self, x, task, J, h0, generator):
         "(h, y) for trials of several tasks, `task` [B]: each task's I_T on its own trials, and every present task's O_T in the scan."
-        # per trial gathered I_T and O_T ([B, n, n_in], [B, n_out, n]) cost thin batched products and their copies (a
-        # third of MoLaP's task-stage step); instead one product per task for the drive, and the readouts of the K
+        # per trial gathered I_T and O_T ([B, n, n_in], [B, n_out, n]) cost thin batched products and their copies (about
+        # a fifth of MoLaP's task-stage step, profiled); instead one product per task for the drive, and the readouts of the K
         # tasks present stacked into one [K·n_out, n] readout folded into the scan, each trial then keeping its own
         T, B = x.shape[:2]
         present = task.unique()                                 # sorted
