@@ -377,6 +377,18 @@ def test_which_cells_fold_as_checks():
     assert not checks_only("test_eq(f(1), 2")  # not Python: left alone
 
 
+def test_which_cells_fold_as_computed_text():
+    writes_text = build_docs_module().writes_text
+    md = [{"output_type": "execute_result", "data": {"text/markdown": "| a |", "text/plain": "<Markdown>"}}]
+    long = "\n".join(f"x{i} = {i}" for i in range(6)) + "\nMarkdown(str(x5))"
+    assert writes_text(long, md)
+    assert not writes_text("Markdown(table(res))", md)  # short: the code is as readable as a caption
+    assert not writes_text(long, [])  # shows nothing
+    assert not writes_text(long, md + [{"output_type": "display_data", "data": {"image/png": "..."}}])  # a figure too
+    assert not writes_text(long, [{"output_type": "stream", "name": "stdout", "text": "x"}])
+    assert not writes_text("#| echo: false\n" + long, md)  # the cell decides how it shows
+
+
 def test_checks_are_folded(site):
     "Each lesson's cells that only check things (and show nothing) are folded under a \"Checks\" summary."
     bd = build_docs_module()
@@ -393,6 +405,11 @@ def test_checks_are_folded(site):
         got = page.read_text(encoding="utf-8").count("<summary>Checks</summary>")
         if got != want:
             problems.append(f"{page_of(nb)}: {want} cell(s) of checks in {nb.name}, {got} folded on the page")
+        want = sum(c.get("cell_type") == "code" and "hide" not in directives(src(c)) and bd.writes_text(src(c), c.get("outputs") or [])
+                   for c in read_nb(nb).get("cells", []))
+        got = page.read_text(encoding="utf-8").count("<summary>The code that writes this</summary>")
+        if got != want:
+            problems.append(f"{page_of(nb)}: {want} cell(s) writing text in {nb.name}, {got} folded on the page")
     assert not problems, "\n  ".join(["checks not folded as expected:", *problems])
 
 

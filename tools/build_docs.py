@@ -16,7 +16,9 @@ Run it from the repository root (it moves there itself). The steps:
    Code cells that only check things (`test_eq(...)`, `test_fail(...)`, `test_close(...)`, `assert ...` and the set-up
    they need, at least a third of their lines checks, and no output: see `checks_only`) get
    Quarto's `#| code-fold: true` and `#| code-summary: "Checks"`, so that a lesson reads as a lesson and its checks
-   open with a click (`--no-fold-checks` leaves them open; a cell that sets `code-fold` itself is left alone).
+   open with a click; so do the long cells whose only output is Markdown they compute from the results (tables,
+   verdicts: see `writes_text`), under "The code that writes this" (`--no-fold-checks` leaves all open; a cell that
+   sets `code-fold` itself is left alone).
 4. smalldocs renders that folder into `--out` (default `_site`), and the pictures that smalldocs inlines as data
    URIs are written out as files under `<page>_files/figure-html/`, as Quarto lays them out.
 5. The site is made to render offline, with nothing fetched from the network:
@@ -271,20 +273,41 @@ def checks_only(source: str) -> bool:
     return sum(n for n, ok in leaves if ok) >= CHECK_SHARE * sum(n for n, _ in leaves)
 
 
+TEXT_LINES = 6  # a cell this long whose only output is Markdown is the code that writes a computed text: folded
+
+
+def writes_text(source: str, outputs: list) -> bool:
+    """Whether a code cell writes Markdown computed from the results (a table, a verdict) and is long enough
+    (`TEXT_LINES`) that its code would push the text it writes off the screen. Cells with `KEEP_OPTIONS` are left alone."""
+    lines = [l for l in source.splitlines() if l.strip() and not re.match(r"^\s*#", l)]
+    if any(re.match(rf"^\s*#\s*\|\s*({'|'.join(KEEP_OPTIONS)})\b", l) for l in source.splitlines()):
+        return False
+    shown = [o for o in outputs if o.get("output_type") in ("display_data", "execute_result")]
+    return (len(lines) >= TEXT_LINES and bool(shown) and len(shown) == len(outputs)
+            and all(set(o.get("data", {})) <= {"text/markdown", "text/plain"} and "text/markdown" in o["data"] for o in shown))
+
+
+def fold(c: dict, summary: str):
+    "Add Quarto's `code-fold` with `summary` to a code cell, after its own options (Quarto reads them as one block)."
+    lines = cell_text(c.get("source")).splitlines(keepends=True)
+    k = 0
+    while k < len(lines) and re.match(r"^\s*#\s*\|", lines[k]):
+        k += 1
+    c["source"] = "".join(lines[:k]) + f'#| code-fold: true\n#| code-summary: "{summary}"\n' + "".join(lines[k:])
+
+
 def fold_checks(nb: dict) -> int:
-    "Fold the code of the cells that only check things and show nothing (Quarto's `code-fold`, summary \"Checks\"). Returns how many."
+    """Fold the code of the cells that only check things and show nothing (summary "Checks") and of the long cells that
+    write a computed text (summary "The code that writes this"). Returns how many."""
     n = 0
     for c in nb.get("cells", []):
         if c.get("cell_type") != "code":
             continue
         src = cell_text(c.get("source"))
         if not c.get("outputs") and checks_only(src):  # a cell that shows something keeps its code in view
-            lines = src.splitlines(keepends=True)
-            k = 0
-            while k < len(lines) and re.match(r"^\s*#\s*\|", lines[k]):
-                k += 1  # after the cell's own options, which Quarto reads as one block at the top
-            c["source"] = "".join(lines[:k]) + '#| code-fold: true\n#| code-summary: "Checks"\n' + "".join(lines[k:])
-            n += 1
+            fold(c, "Checks"); n += 1
+        elif writes_text(src, c.get("outputs") or []):  # the text it writes is the point; its code opens with a click
+            fold(c, "The code that writes this"); n += 1
     return n
 
 
