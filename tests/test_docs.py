@@ -54,7 +54,7 @@ def page_of(nb: Path) -> str:
 
 
 def _copy_project(dest: Path) -> None:
-    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "_proc", "_docs", "_site", "nbdev.yml", "sidebar.yml", "*.egg-info")
+    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "_proc", "_docs", "_site", "nbdev.yml", "*.egg-info")
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         if (ROOT / name).exists():
             shutil.copy2(ROOT / name, dest / name)

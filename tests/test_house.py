@@ -93,3 +93,16 @@ def test_colab_install_cell(nb):
     pip = [l for l in src.splitlines() if "%pip install" in l]
     assert re.fullmatch(rf'%pip install -q "molap(\[[a-z,]+\])? @ git\+{re.escape(repo)}"', pip[0].strip()), \
         f"{nb.name}: {pip[0]!r} does not install molap from {repo}"
+
+
+def test_sidebar_lists_every_notebook_once():
+    "nbs/sidebar.yml (written by hand: custom_sidebar) names every notebook exactly once, and only notebooks that exist."
+    import yaml
+    names = []
+    def walk(items):
+        for it in items:
+            if isinstance(it, str): names.append(it)
+            elif isinstance(it, dict): walk(it.get("contents", []))
+    walk(yaml.safe_load((ROOT / "nbs" / "sidebar.yml").read_text())["website"]["sidebar"]["contents"])
+    have = sorted(p.name for p in (ROOT / "nbs").glob("*.ipynb"))
+    assert sorted(names) == have, f"sidebar: {sorted(set(have) - set(names))} missing, {sorted(set(names) - set(have))} unknown, or listed twice"

@@ -5,8 +5,9 @@
 
 Run it from the repository root (it moves there itself). The steps:
 
-1. nbdev's config files: `nbs/nbdev.yml` (`nbdev.quarto.refresh_quarto_yml`) and `nbs/sidebar.yml`
-   (`nbdev.quarto.nbdev_sidebar`); both are gitignored and made at each build.
+1. nbdev's config file `nbs/nbdev.yml` (`nbdev.quarto.refresh_quarto_yml`; gitignored, made at each build). The
+   sidebar, `nbs/sidebar.yml`, is written by hand in sections (`custom_sidebar = true` in pyproject.toml, so
+   `nbdev.quarto.nbdev_sidebar` leaves it alone).
 2. nbdev's pre-processing (`nbdev.serve.proc_nbs`, as `nbdev-proc-nbs` and `nbdev-docs` run it) stages the notebooks
    into `_proc/`: `show_doc` cells added after exported definitions and run, hidden cells dropped, front matter added.
    It spawns worker processes, hence the `__main__` guard at the bottom of this file.
@@ -99,7 +100,7 @@ def nbdev_stage(n_workers: int, force: bool) -> tuple[Path, object]:
     if not any(nbs.rglob("*.ipynb")):
         raise DocsError(f"no notebooks in {nbs}: nothing to document")
     refresh_quarto_yml()  # nbs/nbdev.yml (title, site-url, repo-url from pyproject.toml); keeps our _quarto.yml
-    nbdev_sidebar.__wrapped__(path=str(nbs))  # nbs/sidebar.yml, one entry per page, index first (unless custom_sidebar)
+    nbdev_sidebar.__wrapped__(path=str(nbs))  # nbs/sidebar.yml, unless custom_sidebar (ours is: written by hand)
     # nbdev-docs also rebuilds the package's _modidx.py here (nbdev.doclinks._build_modidx); that file belongs to
     # nbdev-export, so we leave it alone.
     t = time.time()
