@@ -26,7 +26,8 @@ from .reproduce import METHOD_ORDER, CHANCE, network_file, load_network, method_
 __all__ = ['PERTURBATIONS', 'MEMORY_DELAYS', 'BOOTSTRAP', 'VARIANT_OF', 'VERDICT_DEFINITION', 'perturb', 'robustness_curves',
            'unit_groups', 'lesion_matrix', 'area', 'summarise_curves', 'claim_table', 'trained_network', 'robustness',
            'merge_robustness', 'seeds_text', 'plot_curves', 'plot_per_task', 'plot_lesions', 'claims_markdown',
-           'verdict_counts', 'verdict_summary', 'write_robustness', 'load_robustness']
+           'verdict_counts', 'verdict_summary', 'write_robustness', 'load_robustness', 'interval_sources',
+           'predicted_half_width']
 
 # %% ../nbs/11_robustness.ipynb #a27fd42c
 PERTURBATIONS = {  # name -> default magnitudes (0 first: the unperturbed network)
@@ -155,7 +156,7 @@ def summarise_curves(curves: dict,  # method -> list over seeds of `robustness_c
                      seeds,         # the seeds, in the order of the lists: one list for all, or {method: list}
                      seed: int = 0, # seeds the bootstrap
                     ) -> dict:      # the `perturbations` entry of robustness.json
-    "Per perturbation and method: mean curve, its CI, the normalised curve and its CI, per-task curves, per-seed areas."
+    "Per perturbation and method: mean curve, its CI, the normalised curve and its CI, per-task curves, per-seed areas and points."
     rng = np.random.default_rng(seed)
     seeds_of = seeds if isinstance(seeds, dict) else {m: list(seeds) for m in curves}
     out = {}
@@ -171,7 +172,8 @@ def summarise_curves(curves: dict,  # method -> list over seeds of `robustness_c
                 seeds=list(seeds_of[method]), mean=mean(v).tolist(), ci=_bootstrap(v, mean, rng),
                 normalised=mean(norm(v)).tolist(), normalised_ci=_bootstrap(v, lambda x: mean(norm(x)), rng),
                 per_task={t: a[..., k].mean((0, 2)).tolist() for k, t in enumerate(runs[0][name]["tasks"])},
-                area=area(v, mags).tolist(), normalised_area=area(norm(v), mags).tolist())  # [seed][draw]
+                area=area(v, mags).tolist(), normalised_area=area(norm(v), mags).tolist(),  # [seed][draw]
+                points=v.tolist())  # [seed][draw][magnitude]: where an interval's width comes from (below)
         out[name] = entry
     return out
 
@@ -436,3 +438,24 @@ def load_robustness(profile: str = "full") -> dict:
     "The robustness analysis shipped with the package for `profile` (`molap/data/results/robustness-<profile>.json`)."
     from molap.core import load_results
     return load_results(f"robustness-{profile}")
+
+# %% ../nbs/11_robustness.ipynb #216f517c
+def interval_sources(entry: dict,   # one method's entry under a perturbation of `summarise_curves`' output
+                     n_trials: int, # the trials per task and draw it was measured with
+                    ) -> dict:      # "networks", "draws", "trials" -> the variance of one point, per magnitude
+    "The variance of one network's and one draw's curve point, split by where it comes from."
+    v = np.asarray(entry["points"])                       # [seed, draw, magnitude]
+    S, D, M = v.shape
+    p = np.asarray(list(entry["per_task"].values()))      # [task, magnitude], mean over networks and draws
+    trials = (p * (1 - p)).sum(0) / n_trials / len(p) ** 2
+    within = v.var(1, ddof=1).mean(0) if D > 1 else np.full(M, np.nan)        # draws and their trials
+    between = np.maximum(v.mean(1).var(0, ddof=1) - within / D, 0) if S > 1 else np.full(M, np.nan)
+    return dict(networks=between, draws=np.maximum(within - trials, 0), trials=trials)
+
+def predicted_half_width(src: dict,              # `interval_sources` of a method's curve
+                         networks: int, draws: int,
+                         trials_factor: float = 1.,  # trials per task and draw, as a multiple of the measured ones
+                        ) -> np.ndarray:
+    "About half the width of the 95% interval of each point with `networks` networks and `draws` draws."
+    return 1.96 * np.sqrt(src["networks"] / networks
+                          + (src["draws"] + src["trials"] / trials_factor) / (networks * draws))

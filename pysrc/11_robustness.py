@@ -316,7 +316,7 @@ def summarise_curves(curves: dict,  # method -> list over seeds of `robustness_c
                      seeds,         # the seeds, in the order of the lists: one list for all, or {method: list}
                      seed: int = 0, # seeds the bootstrap
                     ) -> dict:      # the `perturbations` entry of robustness.json
-    "Per perturbation and method: mean curve, its CI, the normalised curve and its CI, per-task curves, per-seed areas."
+    "Per perturbation and method: mean curve, its CI, the normalised curve and its CI, per-task curves, per-seed areas and points."
     rng = np.random.default_rng(seed)
     seeds_of = seeds if isinstance(seeds, dict) else {m: list(seeds) for m in curves}
     out = {}
@@ -332,7 +332,8 @@ def summarise_curves(curves: dict,  # method -> list over seeds of `robustness_c
                 seeds=list(seeds_of[method]), mean=mean(v).tolist(), ci=_bootstrap(v, mean, rng),
                 normalised=mean(norm(v)).tolist(), normalised_ci=_bootstrap(v, lambda x: mean(norm(x)), rng),
                 per_task={t: a[..., k].mean((0, 2)).tolist() for k, t in enumerate(runs[0][name]["tasks"])},
-                area=area(v, mags).tolist(), normalised_area=area(norm(v), mags).tolist())  # [seed][draw]
+                area=area(v, mags).tolist(), normalised_area=area(norm(v), mags).tolist(),  # [seed][draw]
+                points=v.tolist())  # [seed][draw][magnitude]: where an interval's width comes from (below)
         out[name] = entry
     return out
 
@@ -865,11 +866,122 @@ def wide(res: dict, method: str, limit: float = 0.02) -> list:
 three = [m for m in shipped["full"]["methods"] if n_seeds(m) >= 3]
 Markdown("\n".join(f"- {m}: {', '.join(wide(shipped['full'], m)) or 'none'}" for m in three))
 
+
 # %% [markdown]
-# Our reading: a curve's interval is wide where networks of the same method (or draws of the same perturbation)
-# break at different magnitudes, so the spread is between networks, not measurement noise; more trials would not
-# narrow it, only more networks. The verdicts above come from intervals of the *difference* of areas, paired by seed
-# and draw: pairing removes what the networks of two methods share, not the spread between networks of one method.
+# ### Where the width comes from
+#
+# A point of a curve is a mean over networks, over perturbation draws within each network, and over the evaluation
+# trials of each draw, and each level adds its own variance. From every network's and draw's point (`points` in the
+# file) and the per-task fraction correct, `interval_sources` splits the variance of one point into three parts:
+# between networks (the spread of the networks' own means, less what their draws add to it), between draws (the
+# spread within a network, less the trials' share) and the trials, binomial: $\sum_t p_t(1-p_t)/(N T^2)$ over the $T$
+# tasks with $N$ trials each. Taken at each task's mean $p_t$, the trials' part is an upper bound (so the draws' part
+# is, if anything, understated). With $S$ networks and $D$ draws a point's 95% interval is then about
+# $\pm 1.96\sqrt{\sigma^2_\text{net}/S + (\sigma^2_\text{draw} + \sigma^2_\text{trials})/(S D)}$, and more trials shrink
+# only the last term.
+
+# %%
+#| export
+def interval_sources(entry: dict,   # one method's entry under a perturbation of `summarise_curves`' output
+                     n_trials: int, # the trials per task and draw it was measured with
+                    ) -> dict:      # "networks", "draws", "trials" -> the variance of one point, per magnitude
+    "The variance of one network's and one draw's curve point, split by where it comes from."
+    v = np.asarray(entry["points"])                       # [seed, draw, magnitude]
+    S, D, M = v.shape
+    p = np.asarray(list(entry["per_task"].values()))      # [task, magnitude], mean over networks and draws
+    trials = (p * (1 - p)).sum(0) / n_trials / len(p) ** 2
+    within = v.var(1, ddof=1).mean(0) if D > 1 else np.full(M, np.nan)        # draws and their trials
+    between = np.maximum(v.mean(1).var(0, ddof=1) - within / D, 0) if S > 1 else np.full(M, np.nan)
+    return dict(networks=between, draws=np.maximum(within - trials, 0), trials=trials)
+
+def predicted_half_width(src: dict,              # `interval_sources` of a method's curve
+                         networks: int, draws: int,
+                         trials_factor: float = 1.,  # trials per task and draw, as a multiple of the measured ones
+                        ) -> np.ndarray:
+    "About half the width of the 95% interval of each point with `networks` networks and `draws` draws."
+    return 1.96 * np.sqrt(src["networks"] / networks
+                          + (src["draws"] + src["trials"] / trials_factor) / (networks * draws))
+
+
+# %% [markdown]
+# Checked on made-up points whose parts we know: networks' sd 0.05, draws' 0.02, trials at $p = 0.5$ with 64 trials
+# on each of nine tasks (sd 0.021):
+
+# %%
+_rng = np.random.default_rng(0)
+_S, _D, _trial_var = 400, 50, 9 * 0.25 / 64 / 81
+_v = 0.5 + 0.05 * _rng.standard_normal((_S, 1, 1)) + np.sqrt(0.02**2 + _trial_var) * _rng.standard_normal((_S, _D, 1))
+_src = interval_sources(dict(points=_v, per_task={t: [0.5] for t in range(9)}), 64)
+{k: float(np.sqrt(v[0]).round(4)) for k, v in _src.items()}
+
+# %%
+test_close(np.sqrt(_src["networks"][0]), 0.05, eps=0.005); test_close(np.sqrt(_src["draws"][0]), 0.02, eps=0.003)
+test_close(np.sqrt(_src["trials"][0]), np.sqrt(_trial_var), eps=1e-9)
+
+
+# %% [markdown]
+# On the shipped curves, per method with more than one network: each source's share of the variance of a point's
+# *mean* (the networks' part over $S$, the others over $S D$; summed over every perturbation and magnitude), the widest
+# half-width the parts predict as measured, with four times the trials and with four times the draws, and how many
+# networks it would take to bring every point within ±0.02 with the same draws and trials:
+
+# %%
+def sources_of(res: dict, method: str) -> dict:
+    "`interval_sources` of every perturbation of `method`, the magnitudes of all in one row."
+    src = [interval_sources(e["methods"][method], res["n_trials"]) for e in res["perturbations"].values()]
+    return {k: np.concatenate([s[k] for s in src]) for k in src[0]}
+
+def networks_needed(src: dict, draws: int, limit: float = 0.02) -> int:
+    "The fewest networks for which every point's predicted half-width is within ±`limit` (draws and trials as measured)."
+    return int(np.ceil((1.96 / limit) ** 2 * np.max(src["networks"] + (src["draws"] + src["trials"]) / draws)))
+
+F, D = shipped["full"], shipped["full"]["draws"]
+src_of = {m: sources_of(F, m) for m in F["methods"] if n_seeds(m) > 1}
+def shares(m: str) -> dict:
+    "Each source's share of the variance of `m`'s curve means, over every point."
+    S, s = n_seeds(m), src_of[m]
+    part = dict(networks=s["networks"].sum() / S, draws=s["draws"].sum() / (S * D), trials=s["trials"].sum() / (S * D))
+    return {k: v / sum(part.values()) for k, v in part.items()}
+def widest(m: str, draws: int = D, trials_factor: float = 1.) -> float:
+    "The widest predicted half-width of `m`'s curves with its networks, `draws` draws and trials × `trials_factor`."
+    return float(predicted_half_width(src_of[m], n_seeds(m), draws, trials_factor).max())
+Markdown("| method | seeds | networks | draws | trials | widest ± | with 4× trials | with 4× draws | networks for ±0.02 |\n"
+         "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(
+    f"| {m} | {n_seeds(m)} | " + " | ".join(f"{v:.0%}" for v in shares(m).values())
+    + f" | {widest(m):.3f} | {widest(m, trials_factor=4):.3f} | {widest(m, 4 * D):.3f} | {networks_needed(src_of[m], D)} |"
+    for m in src_of))
+
+# %%
+by_trials = [m for m in src_of if widest(m) > 0.02 and widest(m, trials_factor=np.inf) <= 0.02]
+not_by_trials = [m for m in src_of if widest(m, trials_factor=np.inf) > 0.02]
+ratio = {m: float(np.median(predicted_half_width(src_of[m], n_seeds(m), D)
+                            / np.concatenate(list(half_widths(F, m).values())))) for m in src_of}
+rng_of = lambda k: f"{min(shares(m)[k] for m in not_by_trials):.0%} to {max(shares(m)[k] for m in not_by_trials):.0%}"
+n_nets = sorted({n_seeds(m) for m in src_of})
+Markdown(f"Unlimited trials would bring every point within ±0.02 for {', '.join(by_trials) or 'no method'}. "
+         f"For {', '.join(not_by_trials) or 'no method'} not even they would (the widest points stay at "
+         + ", ".join(f"±{widest(m, trials_factor=np.inf):.2f} for {m}" for m in not_by_trials)
+         + f"): the trials carry at most {max(shares(m)['trials'] for m in not_by_trials):.0%} of the variance of "
+         f"their means; the rest is the spread between networks of one method ({rng_of('networks')}; MoLaP "
+         f"{shares('molap')['networks']:.0%}), which break at different magnitudes, and between draws of one "
+         f"perturbation on one network ({rng_of('draws')}). More draws narrow the second; only more networks narrow the "
+         f"first. The network counts in the table are rough: each rests on a variance estimated from "
+         f"{' or '.join(map(str, n_nets))} networks. The formula and the curves' bootstrap agree to within a factor of "
+         f"{max(max(r, 1 / r) for r in ratio.values()):.1f} (median ratio per method, "
+         f"{min(ratio.values()):.2f} to {max(ratio.values()):.2f}): the bootstrap resamples draws inside resampled "
+         f"networks, and with so few networks neither is exact; a t-interval over three networks would be about twice "
+         f"as wide as either (t = 4.30 against 1.96).")
+
+# %%
+test_eq(any(wide(F, m) for m in three), True)                  # "the target ... is not met"
+test_eq("molap" in not_by_trials, True)                        # more trials would not bring MoLaP's curves to ±0.02
+test_eq(shares("molap")["networks"] > max(shares("molap")["draws"], shares("molap")["trials"]), True)  # "MoLaP ...%"
+test_eq(max(shares(m)["trials"] for m in not_by_trials) < 0.5, True)  # "the trials carry at most ...": the rest is more
+for m in src_of: test_eq(0.5 < ratio[m] < 2, True)             # the formula describes the intervals shown
+
+# %% [markdown]
+# The verdicts above come from intervals of the *difference* of areas, paired by seed and draw: pairing removes what
+# the networks of two methods share, not the spread between networks of one method.
 
 # %%
 test_eq(all(n_seeds(m) >= 3 for m in ("molap", "separate", "joint")), True)  # the text's "three seeds"
