@@ -874,10 +874,10 @@ Markdown("\n".join(f"- {m}: {', '.join(wide(shipped['full'], m)) or 'none'}" for
 # trials of each draw, and each level adds its own variance. From every network's and draw's point (`points` in the
 # file) and the per-task fraction correct, `interval_sources` splits the variance of one point into three parts:
 # between networks (the spread of the networks' own means, less what their draws add to it), between draws (the
-# spread within a network, less the trials' share) and the trials, binomial: $\sum_t p_t(1-p_t)/(N T^2)$ over the $T$
-# tasks with $N$ trials each. Taken at each task's mean $p_t$, the trials' part is an upper bound (so the draws' part
-# is, if anything, understated). With $S$ networks and $D$ draws a point's 95% interval is then about
-# $\pm 1.96\sqrt{\sigma^2_\text{net}/S + (\sigma^2_\text{draw} + \sigma^2_\text{trials})/(S D)}$, and more trials shrink
+# spread within a network, less the trials' share) and the trials, binomial: Σₜ pₜ(1 − pₜ) / (N T²) over the T
+# tasks with N trials each. Taken at each task's mean $p_t$, the trials' part is an upper bound (so the draws' part
+# is, if anything, understated). With S networks and D draws a point's 95% interval is then about
+# ± 1.96 √(σ²(networks) / S + (σ²(draws) + σ²(trials)) / (S D)), and more trials shrink
 # only the last term.
 
 # %%
