@@ -390,7 +390,7 @@ def test_which_cells_fold_as_computed_text():
 
 
 def test_checks_are_folded(site):
-    "Each lesson's cells that only check things (and show nothing) are folded under a \"Checks\" summary."
+    "Each lesson's cells that only check things (and show nothing) are folded under \"Checks\", and its long cells that write a computed text under \"The code that writes this\"."
     bd = build_docs_module()
     problems = []
     for nb in notebooks():

@@ -254,6 +254,11 @@ def check_leaves(node) -> list[tuple[int, bool]]:
     return [(span, False)]  # assignments, definitions, other calls: setting up
 
 
+def decides_own_display(source: str) -> bool:
+    "Whether a cell sets one of `KEEP_OPTIONS` itself (how it shows, or that it is the package's code): left alone."
+    return any(re.match(rf"^\s*#\s*\|\s*({'|'.join(KEEP_OPTIONS)})\b", l) for l in source.splitlines())
+
+
 def checks_only(source: str) -> bool:
     """Whether a code cell only checks things: it has checking statements (see `check_leaves`), and they make at
     least `CHECK_SHARE` of its code lines (the rest set them up). Cells with `#|` options that decide how they show
@@ -261,7 +266,7 @@ def checks_only(source: str) -> bool:
     import ast
 
     lines = source.splitlines()
-    if any(re.match(rf"^\s*#\s*\|\s*({'|'.join(KEEP_OPTIONS)})\b", l) for l in lines):
+    if decides_own_display(source):
         return False
     code = "\n".join("" if re.match(r"^\s*[%!]", l) else l for l in lines)  # magics: blank, so that line numbers hold
     try:
@@ -280,9 +285,9 @@ TEXT_LINES = 6  # a cell this long whose only output is Markdown is the code tha
 def writes_text(source: str, outputs: list) -> bool:
     """Whether a code cell writes Markdown computed from the results (a table, a verdict) and is long enough
     (`TEXT_LINES`) that its code would push the text it writes off the screen. Cells with `KEEP_OPTIONS` are left alone."""
-    lines = [l for l in source.splitlines() if l.strip() and not re.match(r"^\s*#", l)]
-    if any(re.match(rf"^\s*#\s*\|\s*({'|'.join(KEEP_OPTIONS)})\b", l) for l in source.splitlines()):
+    if decides_own_display(source):
         return False
+    lines = [l for l in source.splitlines() if l.strip() and not re.match(r"^\s*#", l)]
     shown = [o for o in outputs if o.get("output_type") in ("display_data", "execute_result")]
     return (len(lines) >= TEXT_LINES and bool(shown) and len(shown) == len(outputs)
             and all(set(o.get("data", {})) <= {"text/markdown", "text/plain"} and "text/markdown" in o["data"] for o in shown))
