@@ -23,11 +23,11 @@ from .multitask import VARIANTS, method_name, run_molap
 from .reproduce import METHOD_ORDER, CHANCE, network_file, load_network, method_colour
 
 # %% auto #0
-__all__ = ['PERTURBATIONS', 'MEMORY_DELAYS', 'BOOTSTRAP', 'VARIANT_OF', 'VERDICT_DEFINITION', 'perturb', 'robustness_curves',
-           'unit_groups', 'lesion_matrix', 'area', 'summarise_curves', 'claim_table', 'trained_network', 'robustness',
-           'merge_robustness', 'seeds_text', 'plot_curves', 'plot_per_task', 'plot_lesions', 'claims_markdown',
-           'verdict_counts', 'verdict_summary', 'write_robustness', 'load_robustness', 'interval_sources',
-           'predicted_half_width']
+__all__ = ['PERTURBATIONS', 'DAMAGE', 'MEMORY_DELAYS', 'BOOTSTRAP', 'VARIANT_OF', 'VERDICT_DEFINITION', 'perturb',
+           'robustness_curves', 'unit_groups', 'lesion_matrix', 'area', 'summarise_curves', 't_quantile',
+           'paired_interval', 'claim_table', 'trained_network', 'robustness', 'merge_robustness', 'seeds_text',
+           'plot_curves', 'plot_per_task', 'plot_lesions', 'claims_markdown', 'verdict_counts', 'verdict_summary',
+           'write_robustness', 'load_robustness', 'interval_sources', 'predicted_half_width']
 
 # %% ../nbs/11_robustness.ipynb #a27fd42c
 PERTURBATIONS = {  # name -> default magnitudes (0 first: the unperturbed network)
@@ -40,6 +40,7 @@ PERTURBATIONS = {  # name -> default magnitudes (0 first: the unperturbed networ
     "time constant": (0., .25, .5, .75, 1.),
     "longer delays": (0., .5, 1., 2., 3.),
 }
+DAMAGE = ("recurrent weights", "input weights", "output weights", "silenced units")  # the perturbations that damage the network
 MEMORY_DELAYS = ("delay", "delay1")  # the epochs a memory must bridge (Mem and Dm families)
 
 def _check_perturbation(name: str, magnitude) -> float:
@@ -177,11 +178,30 @@ def summarise_curves(curves: dict,  # method -> list over seeds of `robustness_c
         out[name] = entry
     return out
 
+def t_quantile(p: float,  # the probability, in (0.5, 1)
+               df: int,   # degrees of freedom, ≥ 1
+              ) -> float:
+    "The p-quantile of Student's t with `df` degrees of freedom (numpy only; about 6 digits)."
+    # with x = √df·tan θ the t density becomes ∝ cos^(df−1) θ on (−π/2, π/2): integrate that from 0 and invert
+    theta = np.linspace(0, np.pi / 2, 200_001)
+    f = np.cos(theta) ** (df - 1)
+    cdf = np.concatenate([[0], np.cumsum((f[1:] + f[:-1]) / 2)]); cdf /= 2 * cdf[-1]  # P(0 < T < x(θ))
+    return float(np.sqrt(df) * np.tan(np.interp(p - 0.5, cdf, theta)))
+
+def paired_interval(d: np.ndarray,  # [network, draw]: MoLaP's area minus another method's, paired
+                    rng,
+                   ) -> tuple:      # (low, high, how)
+    "95% interval of the mean of `d`: Student's t over networks (draws averaged within each), the draws' bootstrap for one."
+    if len(d) < 2: return (*_bootstrap(d, np.mean, rng), "bootstrap over draws (one network)")
+    per_net = d.mean(1)
+    half = t_quantile(0.975, len(d) - 1) * per_net.std(ddof=1) / np.sqrt(len(d))
+    return per_net.mean() - half, per_net.mean() + half, f"t over {len(d)} networks"
+
 def claim_table(perturbations: dict,      # the output of `summarise_curves`
                 method: str = "molap",    # the method whose claim is checked
                 seed: int = 0,
                ) -> list:                 # one dict per (perturbation, other method)
-    "MoLaP's area minus each other method's, paired by seed (the seeds both have), with bootstrap CIs and a verdict."
+    "MoLaP's area minus each other method's, paired by seed (the seeds both have), with 95% intervals and a verdict."
     rng, rows = np.random.default_rng(seed), []
     verdict = lambda lo, hi: "above" if lo > 0 else "below" if hi < 0 else "no clear difference"
     for name, e in perturbations.items():
@@ -194,8 +214,9 @@ def claim_table(perturbations: dict,      # the output of `summarise_curves`
             at = lambda r, key: np.array(r[key])[[r["seeds"].index(s) for s in common]]
             for key in ("area", "normalised_area"):  # paired by seed and by draw (same seeds, same batches)
                 d = at(mine, key) - at(theirs, key)
-                lo, hi = _bootstrap(d, np.mean, rng)
-                row[key] = dict(difference=float(d.mean()), ci=[lo, hi], verdict=verdict(lo, hi))
+                lo, hi, how = paired_interval(d, rng)
+                row[key] = dict(difference=float(d.mean()), ci=[float(lo), float(hi)], interval=how,
+                                bootstrap_ci=list(_bootstrap(d, np.mean, rng)), verdict=verdict(lo, hi))
             rows.append(row)
     return rows
 
@@ -387,7 +408,8 @@ VERDICT_DEFINITION = ("**Area**: the fraction correct (mean over tasks) averaged
                       "**Normalised area**: the same, each network's curve divided by its unperturbed fraction correct, "
                       "so it measures how much of its own skill a network keeps, not how good it was to begin with. "
                       "**Verdict** (on the normalised area): MoLaP *more robust* or *less robust* than the other method "
-                      "when the 95% paired bootstrap interval of the difference excludes 0, *as robust* otherwise.")
+                      "when the 95% interval of the difference, paired by network, excludes 0 (Student's t over the "
+                      "networks, draws averaged within each), *as robust* otherwise.")
 _WORDS = {"above": "more robust", "below": "less robust", "no clear difference": "as robust"}
 
 def claims_markdown(claims: list) -> str:
