@@ -439,6 +439,15 @@ def load_generalisation(profile: str = "quick") -> dict:
     return load_results(f"generalisation-{profile}")
 
 # %% ../nbs/13_generalisation.ipynb #cb9bab10
+def _earlier_run(gf: dict) -> str:
+    "The full profile's earlier, records-fed held-out runs, where they cover tasks the observables run has not reached."
+    go = load_generalisation("full-oracle")
+    if gf.get("primitives_source") == "oracle" or set(go["held_out"]) <= set(gf["held_out"]): return ""
+    c = claims(go)
+    return (f"; the earlier records-fed run (molap-oracle) on {len(go['held_out'])}: facilitated for "
+            f"{sum(bool(x.get('facilitated')) for x in c)}, below scratch on "
+            f"{sum(x['vs']['separate']['verdict'] == 'worse' for x in c)}")
+
 def _oracle_note(res: dict) -> str:
     "A caveat for results made before MoLaP's primitives were built from observables (their MoLaP read the records)."
     return ("; run on the records-fed MoLaP (molap-oracle), not yet re-run on the observables one"
@@ -496,7 +505,7 @@ def paper_claims(results: dict | None = None,  # the full profile's results (def
                      we_find=f"facilitated for {len(fq)} of {len(gq['held_out'])} held-out tasks at the quick profile "
                              f"({seeds(gq)}), {len(ff)} of {len(gf['held_out'])} at the full ({seeds(gf)}); at the full "
                              f"profile MoLaP ends below a network from scratch on {len(wf)} ({', '.join(wf) or 'none'})"
-                             + _oracle_note(gf),
+                             + _oracle_note(gf) + _earlier_run(gf),
                      verdict="holds" if len(fq) == len(gq["held_out"]) and len(ff) == len(gf["held_out"]) else
                              "partly" if fq or ff else "fails", evidence="generalisation.html"))
     if "dni" in R:

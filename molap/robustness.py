@@ -314,7 +314,8 @@ def robustness(profile: Profile | str = "quick",  # a `Profile` or its name
     summary = summarise_curves(curves, seeds_of)
     lesions = {m: {k: np.mean([results[m, s]["lesions"][k] for s in seeds_of[m]], 0).tolist()
                    for k in results[m, seeds_of[m][0]]["lesions"]} for m in methods}
-    res = dict(profile=prof.name, seeds=sorted(set().union(*seeds_of.values())), method_seeds=seeds_of,
+    res = dict(profile=prof.name, primitives_source="observed",  # MoLaP's; molap-oracle reads the records
+               seeds=sorted(set().union(*seeds_of.values())), method_seeds=seeds_of,
                methods=list(methods), draws=draws, n_trials=n_trials,
                weights={m: {str(s): results[m, s]["weights"] for s in seeds_of[m]} for m in methods},  # what was perturbed
                module_sizes=list(sizes), tasks=list(TASK_NAMES), perturbations=summary, lesions=lesions,
