@@ -48,7 +48,7 @@ def main(src, *seeds):
                 if v == "answer": row["own_accuracy"] = own
                 rows.append(row)
                 print(v, seed, "warm" if warm else "cold", f"{row['mean']:.3f}", flush=True)
-    res = dict(profile="quick", seeds=seeds, rows=rows)
+    res = dict(profile="quick", primitives_source="observed", seeds=seeds, rows=rows)  # the answer modules' primitives
     path = data_dir() / "results" / "ablation-quick.json"
     atomic_write(path, lambda f: Path(f).write_text(json.dumps(res, indent=1)))
     print("wrote", path)
