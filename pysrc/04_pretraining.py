@@ -991,6 +991,7 @@ own_dec = {g: [r["decisions"] for r in study["rows"] if r["plane_inputs"] == g] 
 
 # %%
 assert abs(sum(own_dec["decision"]) - sum(own_dec["all"])) / len(own_dec["all"]) < 0.03  # quick: no real difference
+test_eq(study["primitives_source"], "observed")  # made with MoLaP's own construction (trials' inputs and targets)
 test_eq(get_profile("full").plane_inputs, "decision"); test_eq(get_profile("quick").plane_inputs, "all")
 test_eq(decision_inputs("DelayPro", torch.tensor([True, True]), Wq), [0, 1, 2, 3, 4])
 test_eq(decision_inputs("ContextMemDm2", torch.tensor([True, True]), Wq), [0, 3, 4])

@@ -35,7 +35,7 @@ def main(*seeds):
             rows.append(run(plane, seed))
             print(plane, seed, f"decisions {rows[-1]['decisions']:.3f}", flush=True)
     path = data_dir() / "results" / "plane-inputs-quick.json"
-    atomic_write(path, lambda f: Path(f).write_text(json.dumps(dict(profile="quick", rows=rows), indent=1)))
+    atomic_write(path, lambda f: Path(f).write_text(json.dumps(dict(profile="quick", primitives_source="observed", rows=rows), indent=1)))
     print("wrote", path)
 
 
