@@ -44,6 +44,7 @@ from molap.pretraining import Primitives, cca_primitives, v1_primitives, answer_
 # %%
 #| hide
 import tempfile
+import statistics as st
 import matplotlib.pyplot as plt
 from fastcore.test import *
 from IPython.display import Markdown
@@ -461,7 +462,6 @@ Markdown(ablation_table(ablation))
 # decision tasks. What the table says, computed from it (the random modules' mean from the reproduction's same seeds):
 
 # %%
-import statistics as st
 R = {(r["variant"], r["warm_start"], r["seed"]): r for r in ablation["rows"]}
 ab_seeds = ablation["seeds"]
 lift = {v: [R[v, True, s]["mean"] - R[v, False, s]["mean"] for s in ab_seeds] for v in ("answer", "v1", "cca")}
