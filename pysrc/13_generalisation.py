@@ -761,7 +761,7 @@ Markdown(claims_markdown(G))
 # %% [markdown]
 # ### From observables, against the generator's records
 #
-# Until this issue's change the MoLaP learners here built their primitives from the task generator's records (the
+# Until the primitives were built from observables, the MoLaP learners here read the task generator's records (the
 # answer φ, onsets and strengths a network never sees); they now build them from the trials' inputs and targets only
 # ([pre-training](pretraining.html)). The earlier run ships beside this one (`generalisation-quick-oracle.json`, same
 # seeds and budget). Each learner's final fraction correct now minus then, paired by seed: the MoLaP learners read the
@@ -1062,7 +1062,7 @@ Markdown(f"""
 - **Leaving T out costs nothing measurable**: held-out MoLaP against MoLaP on the standard modules, both with a cold
   I_T, {', '.join(f"{t} {_diff(F, t, 'molap', 'molap-seen-cold')[0]:+.3f}" for t in HF)}; with warm starts,
   {', '.join(f"{t} {_diff(F, t, 'molap-warm', 'molap-seen')[0]:+.3f}" for t in HF)}.
-- {'**What limits the cold start is the cold start**: on ' + ', '.join(cold_limit) + ' MoLaP with a cold I_T ends below the warm one just as much when the modules did see the task (' + ', '.join(f"{t}: {fin('molap-seen-cold', t):.2f} against {fin('molap-seen', t):.2f}" for t in cold_limit) + '). Learning I_T from a random start within the budget, not the modules, is what falls short there' if cold_limit else '**A cold I_T falls short nowhere here**: on the standard modules it ends within 0.02 of the warm start on every task'}.
+- {'**What limits the cold start is the cold start**: on ' + ', '.join(cold_limit) + ' MoLaP with a cold I_T ends below the warm one just as much when the modules did see the task (' + ', '.join(f"{t}: {fin('molap-seen-cold', t):.2f} against {fin('molap-seen', t):.2f}" for t in cold_limit) + '). Learning I_T from a random start within the budget, not the modules, is what falls short there' if cold_limit else f'**A cold I_T falls short nowhere here**: on the standard modules it ends no more than {MARGIN} below the warm start on every task'}.
 - **Fine-tuning every weight of the joint network forgets** the other eight (their mean fraction correct, before →
   after): {', '.join(f"{t} {b:.2f} → {a:.2f}" for t, (b, a) in othersF.items())}; MoLaP trains
   {HF[next(iter(HF))]['molap']['trained_parameters']:,} weights per task against
