@@ -939,8 +939,9 @@ assert max(answer_corr[t] for t in fac) < 0.6 < min(answer_corr[t] for t in nofa
 # ```
 #
 # run as two such processes, one per core, each given part of the nine tasks, on the same `DIR` (the shared standard
-# pre-training is made once, before either starts; each job resumes where it stopped). With one seed, each verdict is
-# that seed's (the rule "every seed agrees beyond 0.02" has one seed to agree), so it is weaker evidence than the quick
+# pre-training is made once, before either starts; each job resumes where it stopped), and shipped, while they still run,
+# with `python tools/ship_generalisation.py DIR --profile full` (it summarises the finished jobs, trains nothing). With
+# one seed, each verdict is that seed's (the rule "every seed agrees beyond 0.02" has one seed to agree), so it is weaker evidence than the quick
 # profile's three. Which tasks have run, and which not yet:
 
 # %%

@@ -56,3 +56,27 @@ def test_robustness_perturbed_the_shipped_weights():
         for s, digest in seeds.items():
             model, _ = load_network(method, "full", int(s))
             assert weights_digest(model) == digest, f"robustness-full perturbed other {method} seed {s} weights than ship"
+
+
+def _tool(name: str):
+    "A script of tools/, imported as a module."
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "tools" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    return mod
+
+
+def test_ship_generalisation_never_mixes_seeds(tmp_path):
+    "Only tasks that finished every seed ship, in the corpus's order; nothing finished is a one-line exit."
+    tool = _tool("ship_generalisation")
+    (tmp_path / "generalisation").mkdir()
+    for t, seeds in {"MemPro": [0, 1], "DelayPro": [0], "MemDm1": [0, 1]}.items():
+        for s in seeds: (tmp_path / "generalisation" / f"{t}-full-seed{s}.json").write_text("{}")
+    (tmp_path / "generalisation" / "MemPro-quick-seed2.json").write_text("{}")  # another profile: not counted
+    done = tool.finished(tmp_path, "full")
+    assert done == {"DelayPro": [0], "MemPro": [0, 1], "MemDm1": [0, 1]}
+    assert tool.shippable(done) == ([0], ["DelayPro", "MemPro", "MemDm1"])
+    assert tool.shippable(done, [0, 1]) == ([0, 1], ["MemPro", "MemDm1"])
+    with pytest.raises(SystemExit, match="every seed of"): tool.shippable(done, [3])
+    with pytest.raises(SystemExit, match="no finished"): tool.shippable({})
