@@ -223,7 +223,8 @@ def full_jobs(seeds: int = 3) -> list[dict]:
         pre = (r.get("pretraining") or {}).get("train_seconds", 0.)  # a MoLaP job pre-trains its own modules first
         rows.append(dict(command="reproduce", job=m, per_seed=1, seconds=r["train_seconds"] + pre, measured=len(r["seeds"])))
     gen = load_results("generalisation-full")  # `molap generalise --profile full`: one job per held-out task and seed
-    secs = [s for v in gen["job_seconds"].values() for s in v]
+    # the stages' training seconds, summed over resumes (`job_seconds` is only the last process's wall time)
+    secs = [sum(st.values()) for v in gen["stage_seconds"].values() for st in v]
     rows.append(dict(command="generalise", job="one held-out task, every learner", per_seed=9,
                      seconds=sum(secs) / len(secs), measured=len(secs)))
     for r in rows: r["core_hours"] = r["seconds"] * r["per_seed"] * seeds / 3600
