@@ -470,11 +470,11 @@ assert {r["command"] for r in rows} == {"reproduce", "generalise"} and all(r["se
 test_eq(sum(r["per_seed"] for r in rows if r["command"] == "reproduce"), len(rows) - 1)
 assert abs(sum(r["core_hours"] for r in full_jobs(seeds=1)) * 3 - sum(r["core_hours"] for r in rows)) < 1e-9
 assert max(r["seconds"] for r in rows) < 3 * 3600  # the Slurm examples' three-hour limit holds for every kind of job
+assert min(r["seconds"] for r in rows) > 10 * 60   # "tens of minutes or more" per job (the Dask comparison below)
 
 # %% [markdown]
-# Two caveats. Module ablations measured on an earlier, shorter task stage than today's (see the reproduction
-# lesson's recipe table) understate their cost: run today, each takes about as long as `molap-oracle`. Which they
-# are, from the shipped results:
+# Two notes. A module ablation measured on an earlier, shorter task stage than MoLaP's (see the reproduction lesson's
+# recipe table) would understate its cost; whether any of the shipped ones did, from the shipped results:
 
 # %%
 from molap.core import load_results
@@ -515,5 +515,5 @@ print(f"local pool {t_pool:.1f} s; LocalCluster {t_dask:.1f} s, of which {t_star
 # Measured here in three runs (two cores, both also busy with two other trainings): the local pool 17.0–20.0 s, the
 # `LocalCluster` 17.9–19.5 s including 0.8–4.3 s to start it, a ratio of 0.95–1.10. So on one machine Dask costs
 # about what the pool's own start-up costs (spawning processes that import torch): a few seconds per command, not
-# per job. For real trainings of minutes to an hour, either overhead is noise; what matters is that each job gets
-# one core.
+# per job. For real trainings (each of the full profile's jobs in the list above takes tens of minutes or more),
+# either overhead is noise; what matters is that each job gets one core.
