@@ -767,7 +767,7 @@ test_eq(training_cost(res)["parameter_updates"], training_cost(res)["trained_par
 # MoLaP's modules share the network size unequally (`module_split = (1, 3, 3)`): M1 only has to reproduce the
 # fixation signal, while M2 and M3 hold a stimulus (its direction and strength) across a delay. A side study of this
 # project measured, at the quick scale, 10 + 27 + 27 units against 22 + 21 + 21: 0.82 against 0.79 mean fraction
-# correct (one seed; the four Pro/Anti tasks at 1.00 either way). The quick pre-training (600 steps of 8 trials per
+# correct (one seed; the four Pro/Anti tasks at 1.00 either way; the study's runs do not ship). The quick pre-training (600 steps of 8 trials per
 # task, Adam lr 3e-3) is the study's too; the full profile's recipe was chosen before it and is not tuned.
 #
 # A user derives their own with `dataclasses.replace` and passes it to any runner (or to `molap reproduce`).

@@ -678,6 +678,7 @@ for rep in obs_report.values():
     for t, r in rep.items():
         assert r["target_error_above_0_1"] < 0.015 and r["target_error_median"] < 0.01, (t, r)
         assert r["onsets_exact"] >= (0.999 if t in TASK_NAMES[:4] else 0.9), (t, r)
+        assert r["direction_error_median"] < 0.01, (t, r)                     # "a few thousandths of a radian"
 test_fail(lambda: seen(bo, "truth"), contains="source must be one of observed, oracle")
 
 # %% [markdown]

@@ -90,8 +90,8 @@ def step_map(model: torch.nn.Module,  # a ModularRNN, a LeakyRNN, or separate ne
 # FixedPointFinder does the same in TensorFlow): Adam on a batch of states, all independent. A state is kept as a
 # fixed point when its speed ‖F(h) − h‖ per step, relative to its size max(‖h‖, 1), is below `tol`: the default
 # 10⁻³ means it moves less than 8% over the longest delay of the corpus (80 steps), fixed on the time scale of the
-# tasks. (An absolute threshold on q does not transfer between networks: MoLaP's full network has ‖h‖ ≈ 40, a toy
-# system ≈ 1.) Points closer than `unique_tol` (relative to their size) to a better one are duplicates. Each point is then
+# tasks. (An absolute threshold on q does not transfer between networks: the states of a 256-unit network are far
+# larger than a toy system's.) Points closer than `unique_tol` (relative to their size) to a better one are duplicates. Each point is then
 # linearised: the Jacobian of F there is (1 − α) I + α diag(f'(a)) W, and its eigenvalues λ classify it, for a
 # discrete-time map: **stable** if every |λ| < 1, **marginal** if the largest |λ| is 1 within `eps` (a direction along
 # which states neither return nor leave: the signature of a line or ring attractor), **unstable** (a saddle) with as
