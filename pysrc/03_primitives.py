@@ -632,8 +632,8 @@ assert all(v["held_out"][1] < 0.05 for v in sizes.values())       # and does not
 assert all(abs(v["held_out"][0] - v["fitted"][0]) < 1e-3 for v in sizes.values())  # ρ₁ does
 
 # %% [markdown]
-# ρ₁ is the same in and out of sample. ρ₂ and ρ₃ are not: they fall on held-out trials, and they fall as the corpus
-# grows, or when the modality is drawn per trial so that no batch-level imbalance between DelayPro and DelayAnti
+# ρ₁ is the same in and out of sample. ρ₂ and ρ₃ are not: they are near 0 on held-out trials, and they fall as the
+# corpus grows, or when the modality is drawn per trial so that no batch-level imbalance between DelayPro and DelayAnti
 # can arise. They are mostly a property of the sample, not of the tasks.
 #
 # So with samples taken one step at a time, as in our reconstruction, the corpus's inputs and targets share one
