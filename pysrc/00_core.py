@@ -307,7 +307,8 @@ test_fail(lambda: load_results("huge"), contains="no shipped results named 'huge
 #
 # The networks here are small (64–256 units), and PyTorch's default of one thread per core works against them: two
 # runs side by side with default threads were measured ≈ 30× slower each than one run alone, while one thread each
-# costs about 5% against two threads for a single run. So every molap command runs one torch thread per process by
+# costs about 5% against two threads for a single run (measured once on this project's two-core machine with
+# `benchmarks/bench_parallel_runs.py`, which measures it on yours; the ratios depend on the machine). So every molap command runs one torch thread per process by
 # default (`--threads` to change it), and the package's own parallel work uses processes, one thread each.
 # `set_threads` also asks glibc's allocator to keep freed blocks for reuse (`keep_freed_memory`): a training step
 # allocates several `[T, B, n]` tensors, and by default each one comes fresh from the kernel, page by page.

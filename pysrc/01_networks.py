@@ -721,7 +721,8 @@ list(grads)
 # Three independent networks in one pass are exactly three networks: network k of a batch equals a single
 # network with the same weights. The batched form is meant for GPUs, where the N small products of a step become
 # one kernel. On a CPU it is no faster than N separate passes (nine reference networks: about 0.6–0.8 s per
-# training step here, against 0.55 s for nine single passes), so there a loop over networks is just as good.
+# training step, against 0.55 s for nine single passes, measured once on this project's two-core machine), so there a
+# loop over networks is just as good.
 
 # %%
 nets = LeakyRNN(5, 16, 3, n_nets=3, sigma_rec=0, seed=0)

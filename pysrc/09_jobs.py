@@ -14,7 +14,8 @@
 #
 # - `workers=1` (the default): one after the other, in this process, with their progress bars;
 # - `workers=N`: in N spawned processes of this machine, one torch thread each (two small torch jobs with default
-#   threads on two cores slow each other down ≈ 30×; with one thread each they run side by side at full speed);
+#   threads on two cores slowed each other down ≈ 30× where we measured it, [core](core.html); with one thread each
+#   they run side by side at full speed);
 # - `scheduler=ADDRESS`: on a [Dask distributed](https://distributed.dask.org) cluster, a laptop's `LocalCluster` or
 #   hundreds of Slurm jobs alike.
 #

@@ -819,7 +819,7 @@ test_eq({"separate", "joint"} <= set(weak), True)  # the text's "lopsided": the 
 # The networks shipped with the package (see [the reproduction](reproduce.html)), every seed that ships of each
 # method, unperturbed (mean over the nine tasks and seeds; chance is 0.1) as the next cell computes. Made by
 # `molap robustness --profile full --seeds 0 1 2 --draws 4 --trials 64 --out DIR` (two to three minutes on one core
-# per network). The file records a digest of every network it perturbed, and the tests check them against the
+# per network on this project's machine; the file does not record the time). The file records a digest of every network it perturbed, and the tests check them against the
 # networks that ship, so these numbers always describe the shipped weights.
 
 # %%

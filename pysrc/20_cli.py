@@ -65,7 +65,8 @@ from fastcore.test import *
 # ## Threads and overrides
 #
 # Every sub-command runs one torch thread per process unless told otherwise (`--threads`): the networks are small, and
-# two runs with default threads on one machine slow each other down ≈ 30× (see [core](core.html)). `reproduce`
+# two runs with default threads on one machine can slow each other down many times over (≈ 30× measured on a two-core
+# machine, see [core](core.html)). `reproduce`
 # uses the cores with `--workers`, independent runs in parallel processes of one thread each; `--scheduler ADDRESS`
 # sends them to a Dask cluster instead ([jobs](jobs.html)).
 #
