@@ -1085,6 +1085,8 @@ for t in HF:  # the bold claims of the text, on every task that ships
     assert fin("separate", t) >= 0.9, t                                               # the budget suffices from scratch
     assert othersF[t][1] < othersF[t][0] - 0.1, t                                     # full fine-tuning forgets
 assert max(quick_scratch) < 0.35
+for t in cold_limit:  # "just as much": the cold start's shortfall is the same with modules that saw T, within MARGIN
+    assert abs((fin("molap-warm", t) - fin("molap", t)) - (fin("molap-seen", t) - fin("molap-seen-cold", t))) <= MARGIN, t
 
 
 # %% [markdown]
