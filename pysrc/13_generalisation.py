@@ -1160,9 +1160,11 @@ def paper_claims(results: dict | None = None,  # the full profile's results (def
     gq, gf = load_generalisation("quick"), load_generalisation("full")
     fq = [c["task"] for c in claims(gq) if c.get("facilitated")]; ff = [c["task"] for c in claims(gf) if c.get("facilitated")]
     wf = [c["task"] for c in claims(gf) if c["vs"]["separate"]["verdict"] == "worse"]
+    ww = [c["task"] for c in claims(gf) if c.get("facilitated_warm")]  # I_T warm-started from the new task's own trials
     rows.append(dict(claim="New tasks learned more easily", paper="new tasks are learned more easily",
                      we_find=f"facilitated for {len(fq)} of {len(gq['held_out'])} held-out tasks at the quick profile "
-                             f"({seeds(gq)}), {len(ff)} of {len(gf['held_out'])} at the full ({seeds(gf)}); at the full "
+                             f"({seeds(gq)}), {len(ff)} of {len(gf['held_out'])} at the full ({seeds(gf)}; {len(ww)} of "
+                             f"{len(gf['held_out'])} with I_T warm-started from the new task's trials); at the full "
                              f"profile MoLaP ends below a network from scratch on {len(wf)} ({', '.join(wf) or 'none'})"
                              + _oracle_note(gf) + _earlier_run(gf),
                      verdict="holds" if len(fq) == len(gq["held_out"]) and len(ff) == len(gf["held_out"]) else
@@ -1196,6 +1198,8 @@ Markdown(claims_table(paper_claims()))
 # %%
 rows = paper_claims()
 test_eq(len(rows), 5)
+_gen = rows[3]["we_find"]  # the generalisation row's counts, as `claims` gives them
+test_eq(f"{sum(bool(c.get('facilitated_warm')) for c in claims(F))} of {len(F['held_out'])} with I_T warm-started" in _gen, True)
 assert all(r["verdict"] for r in rows)
 test_eq(rows[0]["verdict"], tasks_verdict(sum(full["methods"]["molap"]["accuracy"][t] >= 0.95 for t in TASK_NAMES)))
 assert ("over the whole task distribution on 9 of 9" in rows[0]["we_find"]) == all(  # the distribution's count, as computed
