@@ -591,7 +591,7 @@ _gain
 # The list's numbers, checked on what this notebook computed above:
 
 # %%
-sizes = np.array([sl.stop - sl.start for sl in slices]) / sum(sl.stop - sl.start for sl in slices)
+sizes = np.array(molap_net.module_sizes) / sum(molap_net.module_sizes)  # each module's share of the units
 assert spread[0] < 0.01 and spread[1:].sum() > 0.99             # M1 carries under 1% of the ring's spread
 assert (r2[0] > 0.95).all()                                      # M1's primitive intact on every task (R² ≈ 1)
 assert r2.min() > 0.7 and r2.min(0).argmin() in (0, 1)           # R² above 0.7, lowest on a Delay task

@@ -4,6 +4,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def load_tool(name: str):
+    "A script of tools/, imported as a module (its main part only runs as a script)."
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 @pytest.fixture
 def root():
     "The repository root."

@@ -30,6 +30,7 @@ pytest.importorskip("nbdev")
 pytest.importorskip("smalldocs")
 
 from nbdev.config import nbpath2html  # noqa: E402
+from conftest import load_tool  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / "nbs"
@@ -355,12 +356,7 @@ def test_title_cell_loses_nothing():
 
 def build_docs_module():
     "tools/build_docs.py, imported as a module (its main() only runs as a script)."
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("build_docs", ROOT / "tools" / "build_docs.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("build_docs")
 
 
 def test_which_cells_fold_as_checks():

@@ -2,6 +2,7 @@
 ships (a digest of its state dict is recomputed here), and every shipped seed of every method is scored."""
 import json
 import pytest
+from conftest import load_tool
 
 from molap.core import data_dir, load_results, weights_digest
 from molap.reproduce import ALL_METHODS, load_network, network_file
@@ -58,18 +59,9 @@ def test_robustness_perturbed_the_shipped_weights():
             assert weights_digest(model) == digest, f"robustness-full perturbed other {method} seed {s} weights than ship"
 
 
-def _tool(name: str):
-    "A script of tools/, imported as a module."
-    import importlib.util
-    from pathlib import Path
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "tools" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
-    return mod
-
-
 def test_ship_generalisation_never_mixes_seeds(tmp_path):
     "Only tasks that finished every seed ship, in the corpus's order; nothing finished is a one-line exit."
-    tool = _tool("ship_generalisation")
+    tool = load_tool("ship_generalisation")
     (tmp_path / "generalisation").mkdir()
     for t, seeds in {"MemPro": [0, 1], "DelayPro": [0], "MemDm1": [0, 1]}.items():
         for s in seeds: (tmp_path / "generalisation" / f"{t}-full-seed{s}.json").write_text("{}")
