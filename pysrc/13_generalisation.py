@@ -911,8 +911,8 @@ Markdown(f"""
   held out, {min(H[t]['molap-warm']['final'] for t in decisions):.2f}–{max(H[t]['molap-warm']['final'] for t in decisions):.2f} warm),
   so "facilitated" there means "learned better than the alternatives", not "learned well".
 
-At the full profile, {len(load_generalisation("full")["held_out"])} of the nine held-out tasks ship so far (one seed):
-the section on the full profile below.
+At the full profile, {(lambda n: "all nine held-out tasks ship" if n == 9 else f"{n} of the nine held-out tasks ship so far")(len(load_generalisation("full")["held_out"]))}
+(one seed): the section on the full profile below.
 """)
 
 # %%
@@ -938,7 +938,8 @@ assert max(answer_corr[t] for t in fac) < 0.6 < min(answer_corr[t] for t in nofa
 # molap generalise --profile full --seeds 0 --held-out TASK ... --workers 1 --out DIR
 # ```
 #
-# run as two such processes, one per core, each given part of the nine tasks, on the same `DIR` (the shared standard
+# run as two such processes, one per core (three on the two cores for the last hour), each given its own part of the
+# nine tasks, on the same `DIR` (no task in two processes: a job's checkpoints have one writer; the shared standard
 # pre-training is made once, before either starts; each job resumes where it stopped), and shipped, while they still run,
 # with `python tools/ship_generalisation.py DIR --profile full` (it summarises the finished jobs, trains nothing). With
 # one seed, each verdict is that seed's (the rule "every seed agrees beyond 0.02" has one seed to agree), so it is weaker evidence than the quick
@@ -1039,6 +1040,22 @@ fin = lambda m, t: HF[t][m]["final"]
 line = lambda t: (f"{t}: MoLaP {fin('molap', t):.2f} (0.9 {reach('molap', t)}), with a warm I_T {fin('molap-warm', t):.2f} "
                   f"({reach('molap-warm', t)}); a separate network {fin('separate', t):.2f} ({reach('separate', t)})")
 cold_limit = [t for t in HF if fin("molap-seen-cold", t) < fin("molap-seen", t) - MARGIN]  # cold I_T below warm, modules that saw T
+cold_gap = lambda t, seen: fin("molap-seen", t) - fin("molap-seen-cold", t) if seen else fin("molap-warm", t) - fin("molap", t)
+same = [t for t in cold_limit if abs(cold_gap(t, False) - cold_gap(t, True)) <= MARGIN]  # the shortfall as large either way
+larger = [t for t in cold_limit if t not in same]  # held out, the cold start falls further short than on modules that saw T
+left_out = {t: _diff(F, t, "molap", "molap-seen-cold")[0] for t in HF}  # held-out modules against standard ones, cold I_T
+worst = max(left_out, key=lambda t: abs(left_out[t]))
+left_out_cost = ("nothing measurable" if all(abs(d) <= MARGIN for d in left_out.values()) else
+                 f"little (a difference of {left_out[worst]:+.3f} at most, on {worst}; {MARGIN} is the noise of one measurement)")
+pair = lambda t: f"{t}: {fin('molap-seen-cold', t):.2f} against {fin('molap-seen', t):.2f}"
+larger_note = (f"; on {', '.join(larger)} the held-out modules fall further short cold ("
+               + ", ".join(f"{t}: {cold_gap(t, False):.3f} below the warm start against {cold_gap(t, True):.3f}" for t in larger)
+               + "), but the larger part of the shortfall remains when the modules saw the task") if larger else ""
+cold_note = (f"**What limits the cold start is {'mostly ' if larger else ''}the cold start**: on {', '.join(cold_limit)} MoLaP "
+             f"with a cold I_T ends below the warm one also when the modules did see the task ({', '.join(map(pair, cold_limit))}), "
+             f"by as much as on the held-out modules (within {MARGIN}) on {', '.join(same) or 'none'}{larger_note}. Learning I_T "
+             "from a random start within the budget, more than the modules, is what falls short there" if cold_limit else
+             f"**A cold I_T falls short nowhere here**: on the standard modules it ends no more than {MARGIN} below the warm start on every task")
 othersF = {t: (HF[t]["joint-all"]["others_before"], HF[t]["joint-all"]["others_after"]) for t in HF}
 quick_scratch = [G["held_out"][t]["separate"]["final"] for t in TASK_NAMES[2:]]  # the memory tasks, quick profile
 at_first = lambda m, t: HF[t][m]["accuracy"][1] >= F["target"]
@@ -1064,10 +1081,10 @@ Markdown(f"""
   with it. {below_note} The curve is evaluated every
   {first:,} trials, which is also the resolution of "trials to 0.9": MoLaP with a warm I_T is past 0.9 at the first
   evaluation on every task, so how much sooner is not resolved below {first:,} trials.{trivial_note}
-- **Leaving T out costs nothing measurable**: held-out MoLaP against MoLaP on the standard modules, both with a cold
+- **Leaving T out costs {left_out_cost}**: held-out MoLaP against MoLaP on the standard modules, both with a cold
   I_T, {', '.join(f"{t} {_diff(F, t, 'molap', 'molap-seen-cold')[0]:+.3f}" for t in HF)}; with warm starts,
   {', '.join(f"{t} {_diff(F, t, 'molap-warm', 'molap-seen')[0]:+.3f}" for t in HF)}.
-- {'**What limits the cold start is the cold start**: on ' + ', '.join(cold_limit) + ' MoLaP with a cold I_T ends below the warm one just as much when the modules did see the task (' + ', '.join(f"{t}: {fin('molap-seen-cold', t):.2f} against {fin('molap-seen', t):.2f}" for t in cold_limit) + '). Learning I_T from a random start within the budget, not the modules, is what falls short there' if cold_limit else f'**A cold I_T falls short nowhere here**: on the standard modules it ends no more than {MARGIN} below the warm start on every task'}.
+- {cold_note}.
 - **Fine-tuning every weight of the joint network forgets** the other eight (their mean fraction correct, before →
   after): {', '.join(f"{t} {b:.2f} → {a:.2f}" for t, (b, a) in othersF.items())}; MoLaP trains
   {HF[next(iter(HF))]['molap']['trained_parameters']:,} weights per task against
@@ -1080,13 +1097,14 @@ Markdown(f"""
 # %%
 test_eq(F["seeds"], [0]); test_eq(F["primitives_source"], "observed")  # the section's "seed 0", from observables
 for t in HF:  # the bold claims of the text, on every task that ships
-    assert abs(_diff(F, t, "molap", "molap-seen-cold")[0]) <= 0.03, t                # leaving T out costs little
+    assert abs(left_out[t]) <= 0.03, t                                                # leaving T out costs little
     assert HF[t]["molap-warm"]["trials_to_0.9"] == HF[t]["molap-warm"]["trials"][1], t  # warm: past 0.9 at the first evaluation
     assert fin("separate", t) >= 0.9, t                                               # the budget suffices from scratch
     assert othersF[t][1] < othersF[t][0] - 0.1, t                                     # full fine-tuning forgets
 assert max(quick_scratch) < 0.35
-for t in cold_limit:  # "just as much": the cold start's shortfall is the same with modules that saw T, within MARGIN
-    assert abs((fin("molap-warm", t) - fin("molap", t)) - (fin("molap-seen", t) - fin("molap-seen-cold", t))) <= MARGIN, t
+for t in cold_limit:  # "the larger part of the shortfall remains when the modules saw the task"
+    assert cold_gap(t, True) > cold_gap(t, False) / 2, t
+assert len(same) >= len(larger)  # as large either way on most of them ("mostly")
 
 
 # %% [markdown]
@@ -1168,7 +1186,8 @@ def paper_claims(results: dict | None = None,  # the full profile's results (def
                              f"profile MoLaP ends below a network from scratch on {len(wf)} ({', '.join(wf) or 'none'})"
                              + _oracle_note(gf) + _earlier_run(gf),
                      verdict="holds" if len(fq) == len(gq["held_out"]) and len(ff) == len(gf["held_out"]) else
-                             "partly" if fq or ff else "fails", evidence="generalisation.html"))
+                             ("partly: at the reference scale, below learning from scratch on most tasks" if 2 * len(wf) > len(gf["held_out"])
+                              else "partly") if fq or ff else "fails", evidence="generalisation.html"))
     if "dni" in R:
         lo, hi = PAPER_RANGES["dni"]
         dni8 = [R["dni"]["accuracy"][t] for t in TASK_NAMES[:8]]  # the paper's range is for T1–T8
