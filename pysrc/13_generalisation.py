@@ -878,6 +878,8 @@ decisions = [t for t in TASK_NAMES[4:] if t in H]
 better = lambda o: [t for t in fac if C[t]["vs"][o]["verdict"] == "better"]
 others = [(H[t]["joint-all"]["others_before"], H[t]["joint-all"]["others_after"]) for t in C]
 trials = lambda m, t: H[t][m]["trials_to_0.9"]
+n_full = len(load_generalisation("full")["held_out"])
+full_ships = "all nine held-out tasks ship" if n_full == len(TASK_NAMES) else f"{n_full} of the nine held-out tasks ship so far"
 Markdown(f"""
 - **Facilitated for {len(fac)} of {len(C)} tasks** ({', '.join(fac)}). With {G['trials_budget']:,} trials of a task it
   never saw, MoLaP on modules pre-trained without it ends above a network learning the task from scratch in every
@@ -911,8 +913,8 @@ Markdown(f"""
   held out, {min(H[t]['molap-warm']['final'] for t in decisions):.2f}–{max(H[t]['molap-warm']['final'] for t in decisions):.2f} warm),
   so "facilitated" there means "learned better than the alternatives", not "learned well".
 
-At the full profile, {(lambda n: "all nine held-out tasks ship" if n == 9 else f"{n} of the nine held-out tasks ship so far")(len(load_generalisation("full")["held_out"]))}
-(one seed): the section on the full profile below.
+At the full profile, {full_ships} (one seed):
+the section on the full profile below.
 """)
 
 # %%
@@ -1040,8 +1042,9 @@ fin = lambda m, t: HF[t][m]["final"]
 line = lambda t: (f"{t}: MoLaP {fin('molap', t):.2f} (0.9 {reach('molap', t)}), with a warm I_T {fin('molap-warm', t):.2f} "
                   f"({reach('molap-warm', t)}); a separate network {fin('separate', t):.2f} ({reach('separate', t)})")
 cold_limit = [t for t in HF if fin("molap-seen-cold", t) < fin("molap-seen", t) - MARGIN]  # cold I_T below warm, modules that saw T
-cold_gap = lambda t, seen: fin("molap-seen", t) - fin("molap-seen-cold", t) if seen else fin("molap-warm", t) - fin("molap", t)
-same = [t for t in cold_limit if abs(cold_gap(t, False) - cold_gap(t, True)) <= MARGIN]  # the shortfall as large either way
+gap_held = {t: fin("molap-warm", t) - fin("molap", t) for t in HF}  # the cold start's shortfall, modules without T
+gap_seen = {t: fin("molap-seen", t) - fin("molap-seen-cold", t) for t in HF}  # the same, modules that saw T
+same = [t for t in cold_limit if abs(gap_held[t] - gap_seen[t]) <= MARGIN]  # the shortfall as large either way
 larger = [t for t in cold_limit if t not in same]  # held out, the cold start falls further short than on modules that saw T
 left_out = {t: _diff(F, t, "molap", "molap-seen-cold")[0] for t in HF}  # held-out modules against standard ones, cold I_T
 worst = max(left_out, key=lambda t: abs(left_out[t]))
@@ -1049,7 +1052,7 @@ left_out_cost = ("nothing measurable" if all(abs(d) <= MARGIN for d in left_out.
                  f"little (a difference of {left_out[worst]:+.3f} at most, on {worst}; {MARGIN} is the noise of one measurement)")
 pair = lambda t: f"{t}: {fin('molap-seen-cold', t):.2f} against {fin('molap-seen', t):.2f}"
 larger_note = (f"; on {', '.join(larger)} the held-out modules fall further short cold ("
-               + ", ".join(f"{t}: {cold_gap(t, False):.3f} below the warm start against {cold_gap(t, True):.3f}" for t in larger)
+               + ", ".join(f"{t}: {gap_held[t]:.3f} below the warm start against {gap_seen[t]:.3f}" for t in larger)
                + "), but the larger part of the shortfall remains when the modules saw the task") if larger else ""
 cold_note = (f"**What limits the cold start is {'mostly ' if larger else ''}the cold start**: on {', '.join(cold_limit)} MoLaP "
              f"with a cold I_T ends below the warm one also when the modules did see the task ({', '.join(map(pair, cold_limit))}), "
@@ -1082,7 +1085,7 @@ Markdown(f"""
   {first:,} trials, which is also the resolution of "trials to 0.9": MoLaP with a warm I_T is past 0.9 at the first
   evaluation on every task, so how much sooner is not resolved below {first:,} trials.{trivial_note}
 - **Leaving T out costs {left_out_cost}**: held-out MoLaP against MoLaP on the standard modules, both with a cold
-  I_T, {', '.join(f"{t} {_diff(F, t, 'molap', 'molap-seen-cold')[0]:+.3f}" for t in HF)}; with warm starts,
+  I_T, {', '.join(f"{t} {d:+.3f}" for t, d in left_out.items())}; with warm starts,
   {', '.join(f"{t} {_diff(F, t, 'molap-warm', 'molap-seen')[0]:+.3f}" for t in HF)}.
 - {cold_note}.
 - **Fine-tuning every weight of the joint network forgets** the other eight (their mean fraction correct, before →
@@ -1103,7 +1106,7 @@ for t in HF:  # the bold claims of the text, on every task that ships
     assert othersF[t][1] < othersF[t][0] - 0.1, t                                     # full fine-tuning forgets
 assert max(quick_scratch) < 0.35
 for t in cold_limit:  # "the larger part of the shortfall remains when the modules saw the task"
-    assert cold_gap(t, True) > cold_gap(t, False) / 2, t
+    assert gap_seen[t] > gap_held[t] / 2, t
 assert len(same) >= len(larger)  # as large either way on most of them ("mostly")
 
 
